@@ -1,0 +1,41 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Modules follow the pipeline: input -> framing -> translator -> output.
+// The agent executable links no server stack.
+let package = Package(
+    name: "mozdef-ship",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "mozdef-ship", targets: ["mozdef-ship"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries from Debian's -dev packages, with typed shims for variadics and macros.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CRabbitMQ", pkgConfig: "librabbitmq",
+                       providers: [.apt(["librabbitmq-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+
+        .target(name: "MozDefEvent"),
+        .target(name: "Translators", dependencies: ["MozDefEvent"]),
+        .target(name: "Inputs", dependencies: ["CZlib"]),
+        .target(name: "Outputs", dependencies: ["MozDefEvent", "CCurl", "CRabbitMQ"]),
+        .target(name: "Pipeline", dependencies: ["MozDefEvent", "Translators", "Inputs", "Outputs"]),
+        .executableTarget(name: "mozdef-ship", dependencies: [
+            "Pipeline",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "MozDefEventTests", dependencies: ["MozDefEvent"]),
+        .testTarget(name: "TranslatorsTests", dependencies: ["Translators", "MozDefEvent"]),
+        .testTarget(name: "InputsTests", dependencies: ["Inputs", "CZlib"]),
+        .testTarget(name: "OutputsTests", dependencies: ["Outputs", "MozDefEvent", "CCurl", "CRabbitMQ"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "MozDefEvent"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,74 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Buffered newline-delimited output to stdout or a file.
+public final class LineOutput {
+    public let name: String
+    private let fd: Int32
+    private let ownsFD: Bool
+    private var buffer: [UInt8] = []
+    private let flushAt: Int
+
+    public struct WriteError: Error, CustomStringConvertible {
+        public var name: String
+        public var reason: String
+        public var description: String { "\(name): \(reason)" }
+    }
+
+    public init(fd: Int32, name: String, flushAt: Int = 256 * 1024) {
+        self.fd = fd
+        self.name = name
+        self.ownsFD = false
+        self.flushAt = flushAt
+        buffer.reserveCapacity(flushAt + 64 * 1024)
+    }
+
+    /// Creates or truncates `path`.
+    public init(path: String, append: Bool = false, flushAt: Int = 256 * 1024) throws(WriteError) {
+        let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC)
+        let fd = open(path, flags, 0o644)
+        guard fd >= 0 else { throw WriteError(name: path, reason: String(cString: strerror(errno))) }
+        self.fd = fd
+        self.name = path
+        self.ownsFD = true
+        self.flushAt = flushAt
+        buffer.reserveCapacity(flushAt + 64 * 1024)
+    }
+
+    deinit {
+        try? flush()
+        if ownsFD { close(fd) }
+    }
+
+    /// Appends one record and a newline.
+    public func writeLine(_ bytes: [UInt8]) throws(WriteError) {
+        buffer.append(contentsOf: bytes)
+        buffer.append(0x0A)
+        if buffer.count >= flushAt { try flush() }
+    }
+
+    public func flush() throws(WriteError) {
+        var off = 0
+        let total = buffer.count
+        while off < total {
+            let n = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + off, total - off) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let reason = String(cString: strerror(errno))
+                buffer.removeAll(keepingCapacity: true)
+                throw WriteError(name: name, reason: reason)
+            }
+            off += n
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes and asks the kernel to put the data on disk (files only).
+    public func sync() throws(WriteError) {
+        try flush()
+        if ownsFD, fsync(fd) != 0 { throw WriteError(name: name, reason: String(cString: strerror(errno))) }
+    }
+}

@@ -1,0 +1,35 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import MozDefEvent
+
+/// Wall clock and CPU-independent monotonic time, without Foundation.
+public enum Clock {
+    public static func now() -> Timestamp {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Timestamp(epochSeconds: Int64(ts.tv_sec), nanoseconds: Int32(ts.tv_nsec), fractionDigits: 6)
+    }
+
+    public static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
+
+/// Writes one line to stderr (Swift 6 cannot touch the C `stderr` global).
+public func printError(_ s: String, terminator: Bool = true) {
+    var line = s
+    if terminator { line.append("\n") }
+    line.withUTF8 { b in
+        var off = 0
+        while off < b.count {
+            let n = write(2, b.baseAddress! + off, b.count - off)
+            if n <= 0 { if errno == EINTR { continue }; return }
+            off += n
+        }
+    }
+}

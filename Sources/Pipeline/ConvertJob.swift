@@ -1,0 +1,194 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Inputs
+import MozDefEvent
+import Outputs
+import Translators
+
+/// Settings of one `mozdef-ship convert` run.
+public struct ConvertOptions: Sendable {
+    public var format: InputFormat = .auto
+    public var zone: ZoneInfo = .utc
+    public var strict = false
+    public var rejectsPath: String?
+    public var outputPath: String?
+    /// A fixed "now" for receivedtimestamp and year inference (reproducible output).
+    public var now: Timestamp?
+    public var progress = false
+
+    public init() {}
+}
+
+/// Counts reported on stderr at the end, and the exit status they imply.
+public struct ConvertSummary: Sendable, Equatable {
+    public var filesTotal = 0
+    public var filesDone = 0
+    public var recordsIn = 0
+    public var eventsOut = 0
+    /// Lines kept as `unparsed` events (lenient mode).
+    public var unparsed = 0
+    /// Lines written to the rejects file (strict mode).
+    public var rejected = 0
+    public var blank = 0
+    public var bytesIn = 0
+    public var seconds = 0.0
+    /// One line per I/O error, naming the file.
+    public var errors: [String] = []
+
+    /// 0 all converted, 1 some records rejected, 2 usage or I/O error.
+    public var exitStatus: Int32 {
+        if !errors.isEmpty { return 2 }
+        return rejected > 0 ? 1 : 0
+    }
+
+    public var line: String {
+        var s = "mozdef-ship convert: \(filesDone)/\(filesTotal) inputs, \(recordsIn) records in, \(eventsOut) events out"
+        s += ", \(unparsed) unparsed, \(rejected) rejected, \(blank) blank lines skipped"
+        s += ", " + formatFixed(seconds, 2) + " s"
+        if !errors.isEmpty { s += ", \(errors.count) input error" + (errors.count == 1 ? "" : "s") }
+        return s
+    }
+}
+
+func formatFixed(_ v: Double, _ digits: Int) -> String {
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let r = (v * scale).rounded() / scale
+    var s = String(r)
+    if let dot = s.firstIndex(of: ".") {
+        let have = s.distance(from: dot, to: s.endIndex) - 1
+        if have < digits { s += String(repeating: "0", count: digits - have) }
+    } else if digits > 0 {
+        s += "." + String(repeating: "0", count: digits)
+    }
+    return s
+}
+
+/// Reads inputs, translates each line, writes events; unparseable lines become
+/// `unparsed` events (lenient) or rejects (strict). Nothing is dropped silently.
+public final class ConvertJob {
+    public let options: ConvertOptions
+    public private(set) var summary = ConvertSummary()
+    private var writer = JSONWriter(capacity: 64 * 1024)
+    private var lastProgress = 0.0
+    private var started = 0.0
+
+    public init(options: ConvertOptions) { self.options = options }
+
+    private func translator(referenceTime: Int64) -> any Translator {
+        switch options.format {
+        case .auto, .syslog:
+            SyslogTranslator(parser: SyslogParser(strict: options.strict, zone: options.zone, referenceTime: referenceTime))
+        }
+    }
+
+    /// Runs the whole job; returns the summary (also printed to stderr by the CLI).
+    public func run(inputs: [String]) -> ConvertSummary {
+        started = Clock.monotonicSeconds()
+        defer { summary.seconds = Clock.monotonicSeconds() - started }
+        let paths: [String]
+        do {
+            paths = try InputPaths.expand(inputs.isEmpty ? ["-"] : inputs)
+        } catch {
+            summary.errors.append(error.description)
+            return summary
+        }
+        summary.filesTotal = paths.count
+        let output: LineOutput
+        do {
+            output = try options.outputPath.map { path throws(LineOutput.WriteError) in try LineOutput(path: path) }
+                ?? LineOutput(fd: 1, name: "stdout")
+        } catch {
+            summary.errors.append(error.description)
+            return summary
+        }
+        var rejects: RejectsWriter?
+        do {
+            if let r = options.rejectsPath {
+                rejects = RejectsWriter(output: try LineOutput(path: r, append: true))
+            } else if options.strict {
+                rejects = RejectsWriter(output: LineOutput(fd: 2, name: "stderr", flushAt: 0))
+            }
+        } catch {
+            summary.errors.append(error.description)
+            return summary
+        }
+        for path in paths {
+            do {
+                try convert(path: path, output: output, rejects: rejects)
+                summary.filesDone += 1
+            } catch let e as InputError {
+                summary.errors.append(e.description)
+            } catch let e as LineOutput.WriteError {
+                summary.errors.append(e.description)
+                break  // the output is gone: further inputs would be lost
+            } catch {
+                summary.errors.append("\(path): \(error)")
+            }
+        }
+        do {
+            try output.flush()
+            try rejects?.flush()
+        } catch {
+            summary.errors.append(error.description)
+        }
+        if options.progress { printError("\u{1B}[2K\r", terminator: false) }
+        return summary
+    }
+
+    private func convert(path: String, output: LineOutput, rejects: RejectsWriter?) throws {
+        var reader = try LineReader.open(path: path)
+        defer { reader.close() }
+        let fixedNow = options.now
+        let nowSecs = fixedNow?.epochSeconds ?? Clock.now().epochSeconds
+        // Lines cannot be newer than their file: the mtime is the better year reference.
+        let reference = min(nowSecs, InputPaths.modificationTime(path) ?? nowSecs)
+        let translator = translator(referenceTime: reference)
+        let sourceName = path == "-" ? "stdin" : path
+        let formatName = options.format == .auto ? "syslog" : options.format.rawValue
+        var ctx = RecordContext(source: sourceName, received: fixedNow ?? Clock.now())
+        let bytesBefore = summary.bytesIn
+        defer { summary.bytesIn = bytesBefore + reader.bytesRead }
+        var bytesSeen = 0
+        try reader.forEachLine { line, number in
+            bytesSeen &+= line.count &+ 1
+            if line.isEmpty {
+                summary.blank += 1
+                return
+            }
+            summary.recordsIn += 1
+            if fixedNow == nil { ctx.received = Clock.now() }
+            let event: Event
+            do throws(TranslationError) {
+                event = try translator.translate(line, context: ctx)
+            } catch {
+                if options.strict, let rejects {
+                    try rejects.write(file: sourceName, line: number, reason: error.reason, raw: line)
+                    summary.rejected += 1
+                    return
+                }
+                event = unparsedEvent(line, context: ctx, format: formatName, error: error)
+                summary.unparsed += 1
+            }
+            writer.reset()
+            writer.event(event)
+            try output.writeLine(writer.bytes)
+            summary.eventsOut += 1
+            if options.progress && summary.recordsIn & 0x3FFF == 0 {
+                showProgress(bytesNow: bytesBefore + bytesSeen)
+            }
+        }
+    }
+
+    private func showProgress(bytesNow: Int) {
+        let t = Clock.monotonicSeconds()
+        guard t - lastProgress >= 0.25 else { return }
+        lastProgress = t
+        let mbps = Double(bytesNow) / 1_048_576 / max(t - started, 1e-6)
+        printError("\u{1B}[2K\rfiles \(summary.filesDone)/\(summary.filesTotal), \(summary.recordsIn) records, "
+                   + formatFixed(mbps, 1) + " MB/s", terminator: false)
+    }
+}

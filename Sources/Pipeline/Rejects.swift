@@ -1,0 +1,59 @@
+import MozDefEvent
+import Outputs
+
+/// The dead-letter file: one JSON object per rejected record,
+/// `{"file","line","reason","raw"}`, plus `rawbase64` when the raw bytes are not
+/// UTF-8 so the exact input can always be recovered.
+final class RejectsWriter {
+    private let out: LineOutput
+    private var w = JSONWriter(capacity: 4096)
+
+    init(output: LineOutput) { out = output }
+
+    var name: String { out.name }
+
+    func write(file: String, line: Int, reason: String, raw: UnsafeBufferPointer<UInt8>) throws(LineOutput.WriteError) {
+        w.reset()
+        w.raw(UInt8(ascii: "{"))
+        w.key("file", first: true)
+        w.string(file)
+        w.key("line")
+        w.int(Int64(line))
+        w.key("reason")
+        w.string(reason)
+        w.key("raw")
+        w.string(bytes: raw)
+        if !UTF8Validation.isValid(raw) {
+            w.key("rawbase64")
+            w.raw(UInt8(ascii: "\""))
+            Base64.encode(raw, into: &w.bytes)
+            w.raw(UInt8(ascii: "\""))
+        }
+        w.raw(UInt8(ascii: "}"))
+        try out.writeLine(w.bytes)
+    }
+
+    func flush() throws(LineOutput.WriteError) { try out.flush() }
+}
+
+enum Base64 {
+    private static let table = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    static func encode(_ src: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        var i = 0
+        while i + 3 <= src.count {
+            let v = UInt32(src[i]) << 16 | UInt32(src[i + 1]) << 8 | UInt32(src[i + 2])
+            out.append(table[Int(v >> 18 & 63)]); out.append(table[Int(v >> 12 & 63)])
+            out.append(table[Int(v >> 6 & 63)]); out.append(table[Int(v & 63)])
+            i += 3
+        }
+        let rem = src.count - i
+        if rem > 0 {
+            var v = UInt32(src[i]) << 16
+            if rem == 2 { v |= UInt32(src[i + 1]) << 8 }
+            out.append(table[Int(v >> 18 & 63)]); out.append(table[Int(v >> 12 & 63)])
+            out.append(rem == 2 ? table[Int(v >> 6 & 63)] : UInt8(ascii: "="))
+            out.append(UInt8(ascii: "="))
+        }
+    }
+}

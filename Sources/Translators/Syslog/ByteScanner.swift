@@ -1,0 +1,100 @@
+/// A forward-only cursor over UTF-8 bytes for hand-written message matching
+/// (Swift's Regex is far too slow for the per-line path).
+struct ByteScanner {
+    let p: UnsafeBufferPointer<UInt8>
+    var i: Int
+
+    init(_ p: UnsafeBufferPointer<UInt8>, at i: Int = 0) {
+        self.p = p
+        self.i = i
+    }
+
+    var atEnd: Bool { i >= p.count }
+    var rest: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: p[min(i, p.count)...]) }
+
+    /// Consumes `s` if the input continues with it.
+    mutating func eat(_ s: StaticString) -> Bool {
+        let n = s.utf8CodeUnitCount
+        guard i + n <= p.count else { return false }
+        let ok = s.withUTF8Buffer { q in
+            for k in 0..<n where p[i + k] != q[k] { return false }
+            return true
+        }
+        if ok { i += n }
+        return ok
+    }
+
+    func peek(_ s: StaticString) -> Bool {
+        var c = self
+        return c.eat(s)
+    }
+
+    /// Bytes up to (not including) the next space, or the end; consumes them.
+    mutating func word() -> Range<Int> {
+        let s = i
+        while i < p.count, p[i] != 0x20 { i += 1 }
+        return s..<i
+    }
+
+    /// Bytes up to the first occurrence of `s`; consumes them and `s`. Nil if absent.
+    mutating func upTo(_ s: StaticString) -> Range<Int>? {
+        let start = i
+        var k = i
+        while k < p.count {
+            var c = ByteScanner(p, at: k)
+            if c.eat(s) {
+                i = c.i
+                return start..<k
+            }
+            k += 1
+        }
+        return nil
+    }
+
+    mutating func skipSpaces() { while i < p.count, p[i] == 0x20 { i += 1 } }
+
+    func string(_ r: Range<Int>) -> String {
+        String(decoding: UnsafeBufferPointer(rebasing: p[r]), as: UTF8.self)
+    }
+
+    /// Position of `s` at or after `from`, without consuming.
+    func find(_ s: StaticString, from: Int) -> Int? {
+        var k = from
+        while k < p.count {
+            var c = ByteScanner(p, at: k)
+            if c.eat(s) { return k }
+            k += 1
+        }
+        return nil
+    }
+
+    func int(_ r: Range<Int>) -> Int64? {
+        guard !r.isEmpty, r.count <= 18 else { return nil }
+        var v: Int64 = 0
+        for k in r {
+            let d = p[k] &- 48
+            guard d < 10 else { return nil }
+            v = v * 10 + Int64(d)
+        }
+        return v
+    }
+
+    /// True for an IPv4 or IPv6 literal (shape check; `%zone` allowed on v6).
+    func isIP(_ r: Range<Int>) -> Bool {
+        guard !r.isEmpty, r.count <= 64 else { return false }
+        var dots = 0, colons = 0, hexLetters = 0
+        for k in r {
+            let b = p[k]
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): continue
+            case UInt8(ascii: "."): dots += 1
+            case UInt8(ascii: ":"): colons += 1
+            case UInt8(ascii: "a")...UInt8(ascii: "f"), UInt8(ascii: "A")...UInt8(ascii: "F"): hexLetters += 1
+            case UInt8(ascii: "%"): return colons >= 2
+            default: return false
+            }
+        }
+        if colons >= 2 { return true }
+        return colons == 0 && hexLetters == 0 && dots == 3
+    }
+}

@@ -1,0 +1,425 @@
+import MozDefEvent
+
+/// Parses RFC 5424 and RFC 3164 syslog lines from bytes.
+///
+/// Strict mode is RFC 5424's grammar to the letter (field lengths, SD escaping,
+/// RFC3339 with at most 6 fraction digits, BOM-prefixed MSG must be UTF-8) and
+/// RFC 3164 with a PRI and a timestamp. Lenient mode accepts what real relays send:
+/// missing PRI, ISO or year-bearing timestamps, over-long fields, loose SD spacing.
+public struct SyslogParser: Sendable {
+    public var strict: Bool
+    /// Zone for timestamps written without one (RFC 3164 always).
+    public var zone: ZoneInfo
+    /// Year inference for RFC 3164: the most recent year that puts the line no
+    /// more than one day after this instant (epoch seconds).
+    public var referenceTime: Int64
+
+    public init(strict: Bool = false, zone: ZoneInfo = .utc, referenceTime: Int64) {
+        self.strict = strict
+        self.zone = zone
+        self.referenceTime = referenceTime
+    }
+
+    public func parse(_ line: String) throws(SyslogError) -> SyslogMessage {
+        var s = line
+        let r = s.withUTF8 { p in Result { () throws(SyslogError) in try parse(p) } }
+        return try r.get()
+    }
+
+    public func parse(_ p: UnsafeBufferPointer<UInt8>) throws(SyslogError) -> SyslogMessage {
+        var i = 0
+        // Leading blanks appear in some relays' output; RFC 5424 allows none.
+        if !strict { while i < p.count, p[i] == 0x20 || p[i] == 0x09 { i += 1 } }
+        var priority: Int?
+        if i < p.count, p[i] == UInt8(ascii: "<") {
+            priority = try parsePRI(p, &i)
+        } else if strict {
+            throw SyslogError("expecting a priority value within angle brackets", column: i)
+        }
+        // RFC 5424: VERSION right after PRI. A digit run followed by a space is a version;
+        // "<14>2010-08-30T..." (3164 with ISO time) is not.
+        if let priority, i < p.count, p[i] &- 49 < 9 {  // 1-9
+            var j = i
+            var v = 0
+            while j < p.count, Digits.isDigit(p[j]), j - i < 4 { v = v * 10 + Int(p[j] &- 48); j += 1 }
+            if j < p.count, p[j] == 0x20, j - i <= 3 {
+                do {
+                    return try parse5424(p, at: j + 1, priority: priority, version: v)
+                } catch {
+                    if strict { throw error }
+                    // A damaged RFC 5424 line: fall through to the best-effort RFC 3164 reading.
+                }
+            } else if strict, j == p.count || !Digits.isDigit(p[j]) && p[j] != UInt8(ascii: "-") {
+                throw SyslogError(j - i > 3 ? "expecting a version value in the range 1-999" : "parsing error", column: j)
+            }
+        } else if strict, priority != nil {
+            // RFC 5424 requires a version: only RFC 3164 can follow (with a timestamp).
+            if i < p.count, p[i] == UInt8(ascii: "0") || p[i] == 0x20 {
+                throw SyslogError("expecting a version value in the range 1-999", column: i)
+            }
+        }
+        return try parse3164(p, at: i, priority: priority)
+    }
+
+    // MARK: PRI
+
+    private func parsePRI(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int) throws(SyslogError) -> Int {
+        let start = i
+        i += 1
+        var v = 0
+        var n = 0
+        while i < p.count, Digits.isDigit(p[i]) {
+            v = v * 10 + Int(p[i] &- 48)
+            n += 1
+            i += 1
+            if n > 3 { throw SyslogError("expecting a priority value in the range 1-191 or equal to 0", column: i - 1) }
+        }
+        guard n > 0 else { throw SyslogError("expecting a priority value in the range 1-191 or equal to 0", column: start + 1) }
+        // RFC 5424 forbids leading zeros ("<002>"), and the range is 0-191.
+        if n > 1 && p[start + 1] == UInt8(ascii: "0") && strict {
+            throw SyslogError("expecting a priority value in the range 1-191 or equal to 0", column: start + 2)
+        }
+        guard v <= 191 else { throw SyslogError("expecting a priority value in the range 1-191 or equal to 0", column: i - 1) }
+        guard i < p.count, p[i] == UInt8(ascii: ">") else {
+            throw SyslogError("expecting a priority value in the range 1-191 or equal to 0", column: i)
+        }
+        i += 1
+        return v
+    }
+
+    // MARK: RFC 5424
+
+    private func parse5424(_ p: UnsafeBufferPointer<UInt8>, at start: Int, priority: Int, version: Int) throws(SyslogError) -> SyslogMessage {
+        var m = SyslogMessage(format: .rfc5424)
+        m.priority = priority
+        m.version = version
+        var i = start
+        // TIMESTAMP
+        if i < p.count, p[i] == UInt8(ascii: "-"), i + 1 == p.count || p[i + 1] == 0x20 {
+            i += 1
+        } else {
+            guard let t = Timestamp.parseISO8601(p, from: i, options: .init(rfc5424Strict: strict)) else {
+                throw SyslogError("expecting a RFC3339MICRO timestamp or a nil value", column: i)
+            }
+            var ts = t.timestamp
+            if !t.hasZone { applyZone(&ts) }
+            m.timestamp = ts
+            m.timestampHasZone = t.hasZone
+            i += t.length
+        }
+        try expectSpace(p, &i, "parsing error")
+        m.hostname = try headerField(p, &i, max: 255, "expecting an hostname (from 1 to max 255 US-ASCII characters) or a nil value")
+        try expectSpace(p, &i, "expecting an app-name (from 1 to max 48 US-ASCII characters) or a nil value")
+        m.appname = try headerField(p, &i, max: 48, "expecting an app-name (from 1 to max 48 US-ASCII characters) or a nil value")
+        try expectSpace(p, &i, "expecting a procid (from 1 to max 128 US-ASCII characters) or a nil value")
+        m.procid = try headerField(p, &i, max: 128, "expecting a procid (from 1 to max 128 US-ASCII characters) or a nil value")
+        try expectSpace(p, &i, "expecting a msgid (from 1 to max 32 US-ASCII characters) or a nil value")
+        m.msgid = try headerField(p, &i, max: 32, "expecting a msgid (from 1 to max 32 US-ASCII characters) or a nil value")
+        try expectSpace(p, &i, "expecting a structured data section containing one or more elements (`[id( key=\"value\")*]+`) or a nil value")
+        // STRUCTURED-DATA
+        if i < p.count, p[i] == UInt8(ascii: "-") {
+            i += 1
+        } else if i < p.count, p[i] == UInt8(ascii: "[") {
+            let sdStart = i
+            do {
+                m.structuredData = try parseSD(p, &i)
+            } catch {
+                if strict { throw error }
+                // Lenient: unparseable SD stays in the message rather than being lost.
+                m.structuredData = nil
+                i = sdStart
+                m.message = messageString(p, from: i)
+                return m
+            }
+        } else {
+            throw SyslogError("expecting a structured data section containing one or more elements (`[id( key=\"value\")*]+`) or a nil value", column: i)
+        }
+        // MSG
+        if i < p.count {
+            if p[i] != 0x20 {
+                if strict { throw SyslogError("parsing error", column: i) }
+            } else {
+                i += 1
+            }
+            if strict, i + 3 <= p.count, p[i] == 0xEF, p[i + 1] == 0xBB, p[i + 2] == 0xBF,
+               !UTF8Validation.isValid(UnsafeBufferPointer(rebasing: p[(i + 3)...])) {
+                throw SyslogError("expecting a free-form optional message in UTF-8 (starting with or without BOM) or a free-form optional message in any encoding (starting without BOM)", column: i + 3)
+            }
+            m.message = messageString(p, from: i)
+        }
+        return m
+    }
+
+    @inline(__always) private func expectSpace(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int, _ why: String) throws(SyslogError) {
+        guard i < p.count, p[i] == 0x20 else { throw SyslogError(why, column: i) }
+        i += 1
+    }
+
+    /// NILVALUE or 1*max PRINTUSASCII, ended by a space (or the end of the line).
+    private func headerField(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int, max: Int, _ why: String) throws(SyslogError) -> String? {
+        let start = i
+        while i < p.count, p[i] > 32, p[i] < 127 { i += 1 }
+        let n = i - start
+        guard n > 0 else { throw SyslogError(why, column: i) }
+        if i < p.count, p[i] != 0x20 { throw SyslogError(why, column: i) }
+        if strict && n > max { throw SyslogError(why, column: start + max) }
+        if n == 1 && p[start] == UInt8(ascii: "-") { return nil }
+        return String(decoding: UnsafeBufferPointer(rebasing: p[start..<i]), as: UTF8.self)
+    }
+
+    private static let sdParamError = "expecting a structured data parameter (`key=\"value\"`, both part from 1 to max 32 US-ASCII characters; key cannot contain `=`, ` `, `]`, and `\"`, while value cannot contain `]`, backslash, and `\"` unless escaped)"
+    private static let sdIDError = "expecting a structured data element id (from 1 to max 32 US-ASCII characters; except `=`, ` `, `]`, and `\"`"
+
+    private func parseSD(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int) throws(SyslogError) -> [SyslogMessage.SDElement] {
+        var elements: [SyslogMessage.SDElement] = []
+        while i < p.count, p[i] == UInt8(ascii: "[") {
+            i += 1
+            guard let id = sdName(p, &i) else { throw SyslogError(Self.sdIDError, column: i) }
+            if elements.contains(where: { $0.id == id }) {
+                if strict { throw SyslogError("duplicate structured data element id", column: i) }
+            }
+            var params: [SyslogMessage.SDParam] = []
+            while true {
+                guard i < p.count else { throw SyslogError(Self.sdParamError, column: i) }
+                if p[i] == UInt8(ascii: "]") { i += 1; break }
+                guard p[i] == 0x20 else { throw SyslogError(strict ? Self.sdIDError : Self.sdParamError, column: i) }
+                while i < p.count, p[i] == 0x20 { i += 1; if strict { break } }
+                if !strict, i < p.count, p[i] == UInt8(ascii: "]") { i += 1; break }
+                guard let name = sdName(p, &i) else { throw SyslogError(Self.sdParamError, column: i) }
+                if !strict { while i < p.count, p[i] == 0x20 { i += 1 } }
+                guard i < p.count, p[i] == UInt8(ascii: "=") else { throw SyslogError(Self.sdParamError, column: i) }
+                i += 1
+                if !strict { while i < p.count, p[i] == 0x20 { i += 1 } }
+                guard i < p.count, p[i] == UInt8(ascii: "\"") else { throw SyslogError(Self.sdParamError, column: i) }
+                i += 1
+                let value = try sdValue(p, &i)
+                params.append(.init(name: name, value: value))
+            }
+            if let k = elements.firstIndex(where: { $0.id == id }) {
+                elements[k].params.append(contentsOf: params)  // lenient: merge duplicates
+            } else {
+                elements.append(.init(id: id, params: params))
+            }
+        }
+        return elements
+    }
+
+    /// SD-NAME: 1*32 PRINTUSASCII except `=`, SP, `]`, `"`.
+    private func sdName(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int) -> String? {
+        let start = i
+        while i < p.count {
+            let b = p[i]
+            guard b > 32, b < 127, b != UInt8(ascii: "="), b != UInt8(ascii: "]"), b != UInt8(ascii: "\"") else { break }
+            i += 1
+        }
+        let n = i - start
+        guard n > 0, !strict || n <= 32 else { return nil }
+        return String(decoding: UnsafeBufferPointer(rebasing: p[start..<i]), as: UTF8.self)
+    }
+
+    /// PARAM-VALUE up to the closing quote; `\"`, `\\` and `\]` are unescaped,
+    /// any other backslash is kept as written (RFC 5424 §6.3.3).
+    private func sdValue(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int) throws(SyslogError) -> String {
+        let start = i
+        var hasEscape = false
+        while i < p.count {
+            let b = p[i]
+            if b == UInt8(ascii: "\"") { break }
+            if b == UInt8(ascii: "\\") {
+                hasEscape = true
+                if i + 1 < p.count, p[i + 1] == UInt8(ascii: "\"") || p[i + 1] == UInt8(ascii: "\\") || p[i + 1] == UInt8(ascii: "]") {
+                    i += 2
+                    continue
+                }
+                if strict { throw SyslogError("expecting chars `]`, `\"`, and `\\` to be escaped within param value", column: i + 1) }
+            } else if b == UInt8(ascii: "]") && strict {
+                throw SyslogError("expecting chars `]`, `\"`, and `\\` to be escaped within param value", column: i)
+            }
+            i += 1
+        }
+        guard i < p.count else { throw SyslogError(Self.sdParamError, column: i) }
+        let raw = UnsafeBufferPointer(rebasing: p[start..<i])
+        i += 1  // closing quote
+        if strict, !UTF8Validation.isValid(raw) { throw SyslogError(Self.sdParamError, column: start) }
+        if !hasEscape { return String(decoding: raw, as: UTF8.self) }
+        var out: [UInt8] = []
+        out.reserveCapacity(raw.count)
+        var k = 0
+        while k < raw.count {
+            let b = raw[k]
+            if b == UInt8(ascii: "\\"), k + 1 < raw.count,
+               raw[k + 1] == UInt8(ascii: "\"") || raw[k + 1] == UInt8(ascii: "\\") || raw[k + 1] == UInt8(ascii: "]") {
+                out.append(raw[k + 1])
+                k += 2
+            } else {
+                out.append(b)
+                k += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// MSG from `i` to the end, BOM stripped; nil when empty. Invalid UTF-8 is
+    /// repaired with U+FFFD so the event stays valid JSON.
+    private func messageString(_ p: UnsafeBufferPointer<UInt8>, from start: Int) -> String? {
+        var i = start
+        if i + 3 <= p.count, p[i] == 0xEF, p[i + 1] == 0xBB, p[i + 2] == 0xBF { i += 3 }
+        guard i < p.count else { return nil }
+        return String(decoding: UnsafeBufferPointer(rebasing: p[i...]), as: UTF8.self)
+    }
+
+    private func applyZone(_ ts: inout Timestamp) {
+        let off = zone.offset(forLocal: ts.epochSeconds)
+        ts.epochSeconds -= Int64(off)
+        ts.offsetSeconds = off
+    }
+
+    // MARK: RFC 3164
+
+    private static let months: [(UInt8, UInt8, UInt8)] = [
+        (0x6A, 0x61, 0x6E), (0x66, 0x65, 0x62), (0x6D, 0x61, 0x72), (0x61, 0x70, 0x72),
+        (0x6D, 0x61, 0x79), (0x6A, 0x75, 0x6E), (0x6A, 0x75, 0x6C), (0x61, 0x75, 0x67),
+        (0x73, 0x65, 0x70), (0x6F, 0x63, 0x74), (0x6E, 0x6F, 0x76), (0x64, 0x65, 0x63),
+    ]
+
+    /// "Mmm" (any case) at i, as 1-12.
+    @inline(__always) private func month(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int? {
+        guard i + 3 <= p.count else { return nil }
+        let a = p[i] | 0x20, b = p[i + 1] | 0x20, c = p[i + 2] | 0x20
+        for (k, m) in Self.months.enumerated() where m.0 == a && m.1 == b && m.2 == c { return k + 1 }
+        return nil
+    }
+
+    /// `Mmm [ ]d[d] [yyyy ]hh:mm:ss[.frac][:]` → (wall seconds as UTC, nanos, digits, length, hadYear)
+    private func parse3164Time(_ p: UnsafeBufferPointer<UInt8>, _ start: Int) -> (month: Int, day: Int, year: Int?, secs: Int, nanos: Int32, digits: UInt8, end: Int)? {
+        guard let mon = month(p, start), start + 3 < p.count, p[start + 3] == 0x20 else { return nil }
+        var i = start + 4
+        if i < p.count, p[i] == 0x20 { i += 1 }  // space-padded day
+        var day = 0
+        var nd = 0
+        while i < p.count, Digits.isDigit(p[i]), nd < 2 { day = day * 10 + Int(p[i] &- 48); i += 1; nd += 1 }
+        guard nd > 0, day >= 1, day <= 31, i < p.count, p[i] == 0x20 else { return nil }
+        i += 1
+        var year: Int?
+        if let y = Digits.fixed(p, i, 4), i + 4 < p.count, p[i + 4] == 0x20 {  // "Mar 7 2008 19:06:53"
+            year = y
+            i += 5
+        }
+        guard let hh = Digits.fixed(p, i, 2), i + 2 < p.count, p[i + 2] == UInt8(ascii: ":"),
+              let mm = Digits.fixed(p, i + 3, 2), i + 5 < p.count, p[i + 5] == UInt8(ascii: ":"),
+              let ss = Digits.fixed(p, i + 6, 2), hh <= 23, mm <= 59, ss <= 60 else { return nil }
+        i += 8
+        var nanos: Int32 = 0
+        var digits: UInt8 = 0
+        if i < p.count, p[i] == UInt8(ascii: "."), i + 1 < p.count, Digits.isDigit(p[i + 1]) {  // Cisco msec
+            i += 1
+            var scale: Int32 = 100_000_000
+            while i < p.count, Digits.isDigit(p[i]) {
+                if digits < 9 { nanos += Int32(p[i] &- 48) * scale; scale /= 10; digits += 1 }
+                i += 1
+            }
+        }
+        if let year, day > Civil.daysIn(month: mon, year: Int64(year)) { return nil }
+        return (mon, day, year, hh * 3600 + mm * 60 + ss, nanos, digits, i)
+    }
+
+    private func inferYear(month: Int, day: Int, secs: Int) -> Int64 {
+        let refLocal = referenceTime + Int64(zone.offset(atUTC: referenceTime))
+        let refYear = Civil.date(days: refLocal >= 0 ? refLocal / 86_400 : (refLocal - 86_399) / 86_400).year
+        // Feb 29 exists only in leap years: candidates skip years where the date is invalid.
+        for y in [refYear + 1, refYear, refYear - 1, refYear - 2, refYear - 3, refYear - 4] {
+            guard day <= Civil.daysIn(month: month, year: y) else { continue }
+            let wall = Civil.days(year: y, month: month, day: day) * 86_400 + Int64(secs)
+            if wall - Int64(zone.offset(forLocal: wall)) <= referenceTime + 86_400 { return y }
+        }
+        return refYear
+    }
+
+    private func parse3164(_ p: UnsafeBufferPointer<UInt8>, at start: Int, priority: Int?) throws(SyslogError) -> SyslogMessage {
+        var m = SyslogMessage(format: .rfc3164)
+        m.priority = priority
+        var i = start
+        if !strict { while i < p.count, p[i] == 0x20 { i += 1 } }  // "<167> Mar  7 ..."
+        if let t = parse3164Time(p, i) {
+            let year = t.year.map(Int64.init) ?? inferYear(month: t.month, day: t.day, secs: t.secs)
+            var ts = Timestamp(epochSeconds: Civil.days(year: year, month: t.month, day: t.day) * 86_400 + Int64(t.secs),
+                               nanoseconds: t.nanos, fractionDigits: t.digits)
+            applyZone(&ts)
+            m.timestamp = ts
+            i = t.end
+        } else if let t = Timestamp.parseISO8601(p, from: i) {
+            var ts = t.timestamp
+            if !t.hasZone { applyZone(&ts) }
+            m.timestamp = ts
+            m.timestampHasZone = t.hasZone
+            i += t.length
+        } else if strict || priority == nil {
+            // Without PRI and timestamp nothing says this line is syslog.
+            throw SyslogError("expecting a RFC3164 or RFC3339 timestamp", column: i)
+        }
+        if m.timestamp != nil {
+            if i < p.count, p[i] == UInt8(ascii: ":") { i += 1 }  // Cisco "19:06:53: host"
+            if i < p.count {
+                guard p[i] == 0x20 else { throw SyslogError("expecting a space after the timestamp", column: i) }
+                i += 1
+            }
+        }
+        // HOSTNAME, unless the next word is already the TAG (relays that omit it).
+        var wordEnd = i
+        while wordEnd < p.count, p[wordEnd] != 0x20 { wordEnd += 1 }
+        if wordEnd > i, m.timestamp != nil, !looksLikeTag(p, i, wordEnd) {
+            m.hostname = String(decoding: UnsafeBufferPointer(rebasing: p[i..<wordEnd]), as: UTF8.self)
+            i = wordEnd
+            if i < p.count { i += 1 }
+        }
+        // TAG: name[pid]: / name: / name[pid]
+        if let tag = parseTag(p, i) {
+            m.appname = tag.name
+            m.procid = tag.pid
+            i = tag.end
+        }
+        m.message = messageString(p, from: i)
+        return m
+    }
+
+    /// A word that ends with `:` or `]` (before an optional `:`) is a tag, not a hostname.
+    private func looksLikeTag(_ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int) -> Bool {
+        let last = p[e - 1]
+        if last == UInt8(ascii: ":") { return true }
+        if last == UInt8(ascii: "]") {
+            var k = s
+            while k < e, p[k] != UInt8(ascii: "[") { k += 1 }
+            return k < e - 1
+        }
+        return false
+    }
+
+    /// The tag is the word before the first `:` or `[`, with no space in it.
+    private func parseTag(_ p: UnsafeBufferPointer<UInt8>, _ start: Int) -> (name: String, pid: String?, end: Int)? {
+        var i = start
+        while i < p.count {
+            let b = p[i]
+            if b == 0x20 || b == UInt8(ascii: ":") || b == UInt8(ascii: "[") { break }
+            i += 1
+        }
+        guard i > start, i < p.count else { return nil }
+        let nameEnd = i
+        var pid: String?
+        if p[i] == UInt8(ascii: "[") {
+            let ps = i + 1
+            var k = ps
+            while k < p.count, p[k] != UInt8(ascii: "]"), p[k] != 0x20 { k += 1 }
+            guard k < p.count, p[k] == UInt8(ascii: "]") else { return nil }
+            pid = String(decoding: UnsafeBufferPointer(rebasing: p[ps..<k]), as: UTF8.self)
+            i = k + 1
+            if i < p.count, p[i] == UInt8(ascii: ":") { i += 1 }
+            else if i < p.count, p[i] != 0x20 { return nil }
+        } else if p[i] == UInt8(ascii: ":") {
+            i += 1
+        } else {
+            return nil  // "Some message here": a word, not a tag
+        }
+        if i < p.count, p[i] == 0x20 { i += 1 }  // the one space that separates TAG and MSG
+        return (String(decoding: UnsafeBufferPointer(rebasing: p[start..<nameEnd]), as: UTF8.self), pid, i)
+    }
+}

@@ -1,0 +1,43 @@
+import MozDefEvent
+
+/// What a translator knows about where a record came from.
+public struct RecordContext: Sendable {
+    /// The input's path, or "stdin"; becomes the event's `source`.
+    public var source: String
+    /// When the record was read; becomes `receivedtimestamp` and the fallback `timestamp`.
+    public var received: Timestamp
+
+    public init(source: String, received: Timestamp) {
+        self.source = source
+        self.received = received
+    }
+}
+
+/// Why a record could not be translated; the pipeline adds file and line.
+public struct TranslationError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}
+
+/// bytes in → Event or TranslationError out, one record at a time.
+public protocol Translator: Sendable {
+    func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext) throws(TranslationError) -> Event
+}
+
+/// The event kept for a record that no translator could read (lenient mode):
+/// the raw line as the summary, tagged so it can be found and replayed.
+public func unparsedEvent(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext, format: String, error: TranslationError) -> Event {
+    var details = JSONObject()
+    details.append("error", true)
+    details.append("parseerror", .string(error.reason))
+    details.append("format", .string(format))
+    return Event(timestamp: context.received, receivedTimestamp: context.received, category: "unparsed",
+                 source: context.source, summary: String(decoding: record, as: UTF8.self),
+                 tags: ["unparsed"], details: details)
+}
+
+/// Input formats `convert --format` accepts.
+public enum InputFormat: String, Sendable, CaseIterable {
+    case auto, syslog
+}
