@@ -97,7 +97,7 @@ public final class GzipSource: ByteSource {
                 finishedMember = false
             }
             if stream.avail_in == 0 && innerEOF {
-                throw InputError(path: path, reason: "truncated gzip stream (unexpected end of file)")
+                return try truncated(produced: buffer.count - Int(stream.avail_out))
             }
             let rc = inflate(&stream, Z_NO_FLUSH)
             switch rc {
@@ -107,7 +107,7 @@ public final class GzipSource: ByteSource {
                 continue
             case Z_BUF_ERROR:
                 if stream.avail_in == 0 && innerEOF {
-                    throw InputError(path: path, reason: "truncated gzip stream (unexpected end of file)")
+                    return try truncated(produced: buffer.count - Int(stream.avail_out))
                 }
                 if stream.avail_in == 0 { continue }
                 let produced = buffer.count - Int(stream.avail_out)
@@ -128,6 +128,14 @@ public final class GzipSource: ByteSource {
     }
 
     private var pendingError: InputError?
+
+    /// Hands out what was decoded before the end; the error comes on the next call.
+    private func truncated(produced: Int) throws(InputError) -> Int {
+        let e = InputError(path: path, reason: "truncated gzip stream (unexpected end of file)")
+        guard produced > 0 else { throw e }
+        pendingError = e
+        return produced
+    }
 
     private func skipZeros() {
         while stream.avail_in > 0 && stream.next_in.pointee == 0 {

@@ -218,7 +218,7 @@ extension Timestamp {
         var hasZone = false
         if i < p.count {
             let z = p[i]
-            if z == UInt8(ascii: "Z") || z == UInt8(ascii: "z") {
+            if z == UInt8(ascii: "Z") || (z == UInt8(ascii: "z") && !options.rfc5424Strict) {
                 hasZone = true
                 i += 1
             } else if z == UInt8(ascii: "+") || z == UInt8(ascii: "-") {
@@ -285,10 +285,11 @@ extension Timestamp {
         var x = v
         while x >= 1e10 { x /= 1000 }  // 11+ integer digits: a smaller unit
         let secs = x.rounded(.down)
-        let nanos = Int32(((x - secs) * 1e9).rounded())
-        if nanos >= 1_000_000_000 {
+        // Microseconds, as MozDef's isoformat writes: a double has no more precision here.
+        let micros = Int32(((x - secs) * 1e6).rounded())
+        if micros >= 1_000_000 {
             return Timestamp(epochSeconds: Int64(secs) + 1, fractionDigits: 0)
         }
-        return Timestamp(epochSeconds: Int64(secs), nanoseconds: nanos, fractionDigits: nanos == 0 ? 0 : 6)
+        return Timestamp(epochSeconds: Int64(secs), nanoseconds: micros * 1000, fractionDigits: micros == 0 ? 0 : 6)
     }
 }

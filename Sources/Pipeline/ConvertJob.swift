@@ -89,14 +89,9 @@ public final class ConvertJob {
     public func run(inputs: [String]) -> ConvertSummary {
         started = Clock.monotonicSeconds()
         defer { summary.seconds = Clock.monotonicSeconds() - started }
-        let paths: [String]
-        do {
-            paths = try InputPaths.expand(inputs.isEmpty ? ["-"] : inputs)
-        } catch {
-            summary.errors.append(error.description)
-            return summary
-        }
-        summary.filesTotal = paths.count
+        let (paths, listErrors) = InputPaths.expand(inputs.isEmpty ? ["-"] : inputs)
+        summary.errors += listErrors.map(\.description)
+        summary.filesTotal = paths.count + listErrors.count
         let output: LineOutput
         do {
             output = try options.outputPath.map { path throws(LineOutput.WriteError) in try LineOutput(path: path) }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Pipeline
 
 @main
 struct MozDefShip: ParsableCommand {
@@ -8,4 +9,19 @@ struct MozDefShip: ParsableCommand {
         version: "0.1.0",
         subcommands: [Convert.self]
     )
+
+    /// Usage errors exit 2, as the man page documents (ArgumentParser's default is 64).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                printError(fullMessage(for: error))
+                Self.exit(withError: ExitCode(2))
+            }
+            Self.exit(withError: error)
+        }
+    }
 }

@@ -1,0 +1,58 @@
+# mozdef-ship: the README's two commands, `make demo` and `make test`, do all set-up
+# on a fresh Debian machine (as root): they install what is missing first.
+
+SWIFT       ?= swift
+NOW         := 2026-11-29T00:00:00Z
+SAMPLES     := $(shell find samples -type f ! -name '*.expected.jsonl' ! -name '*.md' 2>/dev/null | LC_ALL=C sort)
+APT_PACKAGES := libcurl4-openssl-dev librabbitmq-dev zlib1g-dev pkg-config mandoc gzip tzdata python3
+
+.PHONY: all deps build release test demo golden bench lint-man clean
+
+all: build
+
+# Debian packages the build and the tests need; installed only when missing.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "run as root (or install:$$missing)" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@command -v $(SWIFT) >/dev/null || { echo "swift toolchain not found on PATH" >&2; exit 1; }
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --product mozdef-ship
+
+test: deps lint-man
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+lint-man: deps
+	@for m in man/*.[0-9]; do mandoc -T lint -W warning $$m || exit 1; done
+	@echo "man pages: mandoc -T lint -W warning clean"
+
+# Converts every sample with the release build and shows the events.
+demo: release
+	@bin=$$($(SWIFT) build -c release --show-bin-path)/mozdef-ship; \
+	for f in $(SAMPLES); do \
+	  echo "== $$f"; \
+	  $$bin convert --format syslog "$$f" || [ $$? -eq 1 ]; \
+	done
+
+# Rewrites the golden files on purpose; review the diff before committing.
+golden: build
+	@bin=$$($(SWIFT) build --show-bin-path)/mozdef-ship; \
+	for f in $(SAMPLES); do \
+	  $$bin convert --format syslog --now $(NOW) "$$f" > "$$f.expected.jsonl"; \
+	  echo "wrote $$f.expected.jsonl"; \
+	done
+
+bench: deps
+	benchmarks/run.sh
+
+clean:
+	rm -rf .build

@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+
+/// Every input in samples/<format>/ converts to exactly its checked-in
+/// `<input>.expected.jsonl` (rewrite them on purpose with `make golden`).
+@Suite struct GoldenTests {
+    static let now = "2026-11-29T00:00:00Z"
+
+    static let inputs: [String] = {
+        let root = Binary.repoRoot.appendingPathComponent("samples")
+        var out: [String] = []
+        for format in ["syslog"] {
+            let dir = root.appendingPathComponent(format)
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+            for n in names.sorted() where !n.hasSuffix(".expected.jsonl") && !n.hasSuffix(".md") {
+                out.append("samples/\(format)/\(n)")
+            }
+        }
+        return out
+    }()
+
+    @Test func samplesExist() {
+        #expect(Self.inputs.count >= 4)
+    }
+
+    @Test(arguments: inputs)
+    func sampleMatchesGoldenFile(_ input: String) throws {
+        let r = try Binary.run(["convert", "--format", "syslog", "--now", Self.now, input])
+        #expect(r.status == 0, "\(r.stderr)")
+        let expected = try String(contentsOf: Binary.repoRoot.appendingPathComponent(input + ".expected.jsonl"), encoding: .utf8)
+        let got = r.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        let want = expected.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(got.count == want.count)
+        for (i, (g, w)) in zip(got, want).enumerated() where g != w {
+            Issue.record("\(input) line \(i + 1) differs:\n got: \(g)\nwant: \(w)")
+            break
+        }
+        // Every line is a JSON object with the mandatory MozDef fields.
+        for line in got where !line.isEmpty {
+            let o = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            for k in ["timestamp", "utctimestamp", "receivedtimestamp", "category", "summary", "tags", "details", "source"] {
+                #expect(o[k] != nil, "\(k) missing in \(line)")
+            }
+            #expect((o["utctimestamp"] as? String)?.hasSuffix("+00:00") == true)
+        }
+    }
+}
