@@ -72,11 +72,6 @@ extension JSONWriter {
         raw(UInt8(ascii: "}"))
     }
 
-    @inline(__always) public mutating func timestamp(_ t: Timestamp, utc: Bool) {
-        bytes.append(UInt8(ascii: "\""))
-        t.write(to: &bytes, utc: utc)
-        bytes.append(UInt8(ascii: "\""))
-    }
 }
 
 extension Event {

@@ -1,24 +1,72 @@
-/// Hand-written JSON writer into a reused byte buffer (RFC 8259).
+/// Hand-written JSON writer into one growable byte buffer (RFC 8259).
 ///
-/// Strings from Swift are valid UTF-8 by construction; raw bytes go through
-/// `string(bytes:)`, which replaces invalid sequences with U+FFFD so the output
-/// is always valid JSON.
-public struct JSONWriter: Sendable {
-    public var bytes: [UInt8]
+/// Noncopyable with raw storage: every append is a capacity check and a store,
+/// with none of Array's uniqueness checks on the hot path. Strings from Swift are
+/// valid UTF-8 by construction; raw bytes go through `string(bytes:)`, which
+/// replaces invalid sequences with U+FFFD so the output is always valid JSON.
+public struct JSONWriter: ~Copyable, @unchecked Sendable {
+    @usableFromInline var base: UnsafeMutablePointer<UInt8>
+    @usableFromInline var capacity: Int
+    public private(set) var count = 0
+    /// Last civil day formatted, so consecutive timestamps skip the calendar math.
+    @usableFromInline var cachedDay: Int64 = .min
+    @usableFromInline var cachedDate: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 
     public init(capacity: Int = 1024) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+        self.capacity = max(capacity, 64)
+        base = .allocate(capacity: self.capacity)
     }
 
-    public mutating func reset() { bytes.removeAll(keepingCapacity: true) }
+    deinit { base.deallocate() }
 
-    @inline(__always) public mutating func raw(_ b: UInt8) { bytes.append(b) }
+    public mutating func reset() { count = 0 }
+
+    /// A copy of what was written (tests, small uses).
+    public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    /// The written bytes, borrowed.
+    public func withBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try body(UnsafeRawBufferPointer(start: base, count: count))
+    }
+
+    @inline(__always) @usableFromInline mutating func reserve(_ n: Int) {
+        if count + n > capacity { grow(count + n) }
+    }
+
+    @inline(never) @usableFromInline mutating func grow(_ needed: Int) {
+        var c = capacity * 2
+        while c < needed { c *= 2 }
+        let b = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
+        b.update(from: base, count: count)
+        base.deallocate()
+        base = b
+        capacity = c
+    }
+
+    @inline(__always) mutating func put(_ b: UInt8) {
+        base[count] = b
+        count += 1
+    }
+
+    @inline(__always) public mutating func raw(_ b: UInt8) {
+        reserve(1)
+        put(b)
+    }
+
     @inline(__always) public mutating func raw(_ s: StaticString) {
-        s.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        s.withUTF8Buffer { append($0) }
+    }
+
+    @inline(__always) public mutating func append(_ p: UnsafeBufferPointer<UInt8>) {
+        guard let src = p.baseAddress, p.count > 0 else { return }
+        reserve(p.count)
+        (base + count).update(from: src, count: p.count)
+        count += p.count
     }
 
     public mutating func string(_ s: String) {
+        // Native strings are contiguous: borrow their bytes without a copy or retain.
+        if let done: Void = s.utf8.withContiguousStorageIfAvailable({ appendEscaped($0) }) { return done }
         var s = s
         s.withUTF8 { appendEscaped($0) }
     }
@@ -38,10 +86,10 @@ public struct JSONWriter: Sendable {
     }
 
     public mutating func int(_ v: Int64) {
+        reserve(20)
         if v < 0 {
-            bytes.append(UInt8(ascii: "-"))
-            // Negate via magnitude so Int64.min does not trap.
-            appendUnsigned(v.magnitude)
+            put(UInt8(ascii: "-"))
+            appendUnsigned(v.magnitude)  // via magnitude so Int64.min does not trap
         } else {
             appendUnsigned(UInt64(v))
         }
@@ -53,7 +101,8 @@ public struct JSONWriter: Sendable {
         if v == v.rounded(), abs(v) < 1e15 {
             int(Int64(v))
         } else {
-            bytes.append(contentsOf: v.description.utf8)
+            var d = v.description
+            d.withUTF8 { append($0) }
         }
     }
 
@@ -67,89 +116,227 @@ public struct JSONWriter: Sendable {
         case .double(let d): double(d)
         case .string(let s): string(s)
         case .array(let a):
-            bytes.append(UInt8(ascii: "["))
-            for (i, e) in a.enumerated() {
-                if i > 0 { bytes.append(UInt8(ascii: ",")) }
+            raw(UInt8(ascii: "["))
+            var first = true
+            for e in a {
+                if !first { raw(UInt8(ascii: ",")) }
+                first = false
                 value(e)
             }
-            bytes.append(UInt8(ascii: "]"))
+            raw(UInt8(ascii: "]"))
         case .object(let o): object(o)
         }
     }
 
     public mutating func object(_ o: JSONObject) {
-        bytes.append(UInt8(ascii: "{"))
-        var first = true
-        for m in o.members {
-            if !first { bytes.append(UInt8(ascii: ",")) }
-            first = false
-            string(m.key)
-            bytes.append(UInt8(ascii: ":"))
-            value(m.value)
+        raw(UInt8(ascii: "{"))
+        o.members.withUnsafeBufferPointer { ms in
+            for i in ms.indices {
+                if i > 0 { raw(UInt8(ascii: ",")) }
+                string(ms[i].key)
+                raw(UInt8(ascii: ":"))
+                value(ms[i].value)
+            }
         }
-        bytes.append(UInt8(ascii: "}"))
+        raw(UInt8(ascii: "}"))
     }
 
     /// Writes `"key":` (with a leading comma unless `first`).
     @inline(__always) public mutating func key(_ k: StaticString, first: Bool = false) {
-        if !first { bytes.append(UInt8(ascii: ",")) }
-        bytes.append(UInt8(ascii: "\""))
-        k.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+        let n = k.utf8CodeUnitCount
+        reserve(n + 4)
+        if !first { put(UInt8(ascii: ",")) }
+        put(UInt8(ascii: "\""))
+        (base + count).update(from: k.utf8Start, count: n)
+        count += n
+        put(UInt8(ascii: "\""))
+        put(UInt8(ascii: ":"))
     }
 
-    private mutating func appendUnsigned(_ v: UInt64) {
-        var tmp: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of scratch, no heap
+    /// Caller reserved 20 bytes.
+    @inline(__always) private mutating func appendUnsigned(_ v: UInt64) {
+        var digits = 1
+        var t = v
+        while t >= 10 { t /= 10; digits += 1 }
         var n = v
-        withUnsafeMutableBytes(of: &tmp) { buf in
-            var i = 24
-            repeat {
-                i -= 1
-                buf[i] = UInt8(truncatingIfNeeded: n % 10) &+ 48
-                n /= 10
-            } while n > 0
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[i...]))
-        }
+        var i = count + digits
+        repeat {
+            i -= 1
+            base[i] = UInt8(truncatingIfNeeded: n % 10) &+ 48
+            n /= 10
+        } while n > 0
+        count += digits
     }
 
     private static let hex: StaticString = "0123456789abcdef"
 
+    /// True when none of the 8 bytes is a control byte, '"' or '\\' (SWAR test).
+    @inline(__always) static func isPlain(_ w: UInt64) -> Bool {
+        let lows: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        let ctrl = (w &- lows &* 0x20) & ~w & highs
+        let q = w ^ (lows &* 0x22), bs = w ^ (lows &* 0x5C)
+        let quote = (q &- lows) & ~q & highs
+        let slash = (bs &- lows) & ~bs & highs
+        return ctrl | quote | slash == 0
+    }
+
     /// Copies runs of safe bytes in bulk and escapes only `"`, `\` and controls.
-    private mutating func appendEscaped(_ src: UnsafeBufferPointer<UInt8>) {
-        bytes.append(UInt8(ascii: "\""))
+    @usableFromInline mutating func appendEscaped(_ src: UnsafeBufferPointer<UInt8>) {
+        let n = src.count
+        reserve(n + 2)
+        put(UInt8(ascii: "\""))
+        guard let s = src.baseAddress else { put(UInt8(ascii: "\"")); return }
         var runStart = 0
         var i = 0
-        let n = src.count
         while i < n {
-            let b = src[i]
+            // Eight bytes at a time: skip words with no control byte, '"' or '\\'.
+            // A short tail is loaded into a word padded with harmless 'A's.
+            var w: UInt64
+            if i + 8 <= n {
+                w = UnsafeRawPointer(s + i).loadUnaligned(as: UInt64.self)
+            } else {
+                w = 0x4141_4141_4141_4141
+                withUnsafeMutableBytes(of: &w) { $0.baseAddress!.copyMemory(from: s + i, byteCount: n - i) }
+            }
+            if Self.isPlain(w) {
+                i = min(i + 8, n)
+                continue
+            }
+            let b = s[i]
             if b >= 0x20 && b != 0x22 && b != 0x5C {
                 i += 1
                 continue
             }
-            if runStart < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: src[runStart..<i])) }
-            bytes.append(UInt8(ascii: "\\"))
+            if runStart < i {
+                (base + count).update(from: s + runStart, count: i - runStart)
+                count += i - runStart
+            }
+            // Room for the escape plus the rest of the string and the closing quote.
+            reserve(6 + (n - i) + 1)
+            put(UInt8(ascii: "\\"))
             switch b {
-            case 0x22: bytes.append(0x22)
-            case 0x5C: bytes.append(0x5C)
-            case 0x0A: bytes.append(UInt8(ascii: "n"))
-            case 0x0D: bytes.append(UInt8(ascii: "r"))
-            case 0x09: bytes.append(UInt8(ascii: "t"))
-            case 0x08: bytes.append(UInt8(ascii: "b"))
-            case 0x0C: bytes.append(UInt8(ascii: "f"))
+            case 0x22: put(0x22)
+            case 0x5C: put(0x5C)
+            case 0x0A: put(UInt8(ascii: "n"))
+            case 0x0D: put(UInt8(ascii: "r"))
+            case 0x09: put(UInt8(ascii: "t"))
+            case 0x08: put(UInt8(ascii: "b"))
+            case 0x0C: put(UInt8(ascii: "f"))
             default:
-                raw("u00")
-                Self.hex.withUTF8Buffer { h in
-                    bytes.append(h[Int(b >> 4)])
-                    bytes.append(h[Int(b & 0xF)])
-                }
+                put(UInt8(ascii: "u")); put(UInt8(ascii: "0")); put(UInt8(ascii: "0"))
+                let h = Self.hex.utf8Start
+                put(h[Int(b >> 4)])
+                put(h[Int(b & 0xF)])
             }
             i += 1
             runStart = i
         }
-        if runStart < n { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: src[runStart..<n])) }
-        bytes.append(UInt8(ascii: "\""))
+        if runStart < n {
+            (base + count).update(from: s + runStart, count: n - runStart)
+            count += n - runStart
+        }
+        put(UInt8(ascii: "\""))
     }
+
+    // MARK: timestamps
+
+    /// `"YYYY-MM-DDTHH:MM:SS[.fff]±HH:MM"` with the quotes.
+    public mutating func timestamp(_ t: Timestamp, utc: Bool) {
+        reserve(48)
+        put(UInt8(ascii: "\""))
+        let off = utc ? 0 : Int64(t.offsetSeconds)
+        let local = t.epochSeconds + off
+        var days = local / 86_400
+        var secs = local % 86_400
+        if secs < 0 { secs += 86_400; days -= 1 }
+        // Three slots: an event's timestamp, utctimestamp and receivedtimestamp.
+        if let slot = clockSlot(local) {
+            copyClock(slot)
+        } else {
+            if days != cachedDay { cacheDate(days) }
+            if cachedDate.0 == 0xFF {  // outside 0000-9999: rare, take the slow path
+                var s = t.iso8601(utc: utc)
+                s.withUTF8 { append($0) }
+                put(UInt8(ascii: "\""))
+                return
+            }
+            let start = count
+            withUnsafeBytes(of: cachedDate) { (base + count).update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self), count: 10) }
+            count += 10
+            put(UInt8(ascii: "T"))
+            two(Int(secs / 3600)); put(UInt8(ascii: ":"))
+            two(Int(secs / 60 % 60)); put(UInt8(ascii: ":"))
+            two(Int(secs % 60))
+            storeClock(local, from: base + start)
+        }
+        if t.fractionDigits > 0 {
+            put(UInt8(ascii: "."))
+            var div: Int32 = 100_000_000
+            for _ in 0..<min(Int(t.fractionDigits), 9) {
+                put(UInt8(48 + (t.nanoseconds / div) % 10))
+                div /= 10
+            }
+        }
+        let o = Int(off)
+        put(o < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
+        let a = abs(o)
+        two(a / 3600); put(UInt8(ascii: ":")); two(a / 60 % 60)
+        put(UInt8(ascii: "\""))
+    }
+
+    // "YYYY-MM-DDTHH:MM:SS" for the last three local seconds values formatted.
+    @usableFromInline var clockKeys: (Int64, Int64, Int64) = (.min, .min, .min)
+    @usableFromInline var clockText: (Clock19, Clock19, Clock19) = (Clock19(), Clock19(), Clock19())
+    @usableFromInline var clockNext = 0
+
+    @inline(__always) func clockSlot(_ key: Int64) -> Int? {
+        if clockKeys.0 == key { return 0 }
+        if clockKeys.1 == key { return 1 }
+        if clockKeys.2 == key { return 2 }
+        return nil
+    }
+
+    @inline(__always) mutating func copyClock(_ slot: Int) {
+        let dst = base + count
+        switch slot {
+        case 0: withUnsafeBytes(of: clockText.0) { dst.update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self), count: 19) }
+        case 1: withUnsafeBytes(of: clockText.1) { dst.update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self), count: 19) }
+        default: withUnsafeBytes(of: clockText.2) { dst.update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self), count: 19) }
+        }
+        count += 19
+    }
+
+    mutating func storeClock(_ key: Int64, from p: UnsafePointer<UInt8>) {
+        var c = Clock19()
+        withUnsafeMutableBytes(of: &c) { $0.baseAddress!.copyMemory(from: p, byteCount: 19) }
+        switch clockNext {
+        case 0: clockKeys.0 = key; clockText.0 = c
+        case 1: clockKeys.1 = key; clockText.1 = c
+        default: clockKeys.2 = key; clockText.2 = c
+        }
+        clockNext = (clockNext + 1) % 3
+    }
+
+    @inline(__always) private mutating func two(_ v: Int) {
+        put(UInt8(48 + v / 10 % 10))
+        put(UInt8(48 + v % 10))
+    }
+
+    @usableFromInline mutating func cacheDate(_ days: Int64) {
+        cachedDay = days
+        let (y, m, d) = Civil.date(days: days)
+        guard y >= 0 && y <= 9999 else { cachedDate.0 = 0xFF; return }
+        let yy = Int(y)
+        cachedDate = (UInt8(48 + yy / 1000), UInt8(48 + yy / 100 % 10), UInt8(48 + yy / 10 % 10), UInt8(48 + yy % 10),
+                      UInt8(ascii: "-"), UInt8(48 + m / 10), UInt8(48 + m % 10),
+                      UInt8(ascii: "-"), UInt8(48 + d / 10), UInt8(48 + d % 10))
+    }
+}
+
+/// 19 bytes of "YYYY-MM-DDTHH:MM:SS" (padded to 24).
+@usableFromInline struct Clock19 {
+    @usableFromInline var a: UInt64 = 0, b: UInt64 = 0, c: UInt64 = 0
+    @usableFromInline init() {}
 }
 
 /// UTF-8 validation per RFC 3629 (no overlongs, no surrogates, max U+10FFFF).

@@ -30,7 +30,9 @@ public enum Facility {
         "uucp", "cron", "authpriv", "ftp", "ntp", "security", "console", "solaris-cron",
         "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
     ]
+    /// Made once: building a String from a StaticString per event is measurable.
+    static let strings: [String] = names.map(\.description)
     public static func name(_ code: Int) -> String? {
-        code >= 0 && code < names.count ? names[code].description : nil
+        code >= 0 && code < strings.count ? strings[code] : nil
     }
 }

@@ -35,7 +35,7 @@ public struct Timestamp: Sendable, Hashable, Comparable {
 /// Proleptic Gregorian conversions (days since 1970-01-01), after the
 /// well-known era-based algorithm; valid for every Int64 day in practice.
 public enum Civil {
-    public static func days(year: Int64, month: Int, day: Int) -> Int64 {
+    @inlinable public static func days(year: Int64, month: Int, day: Int) -> Int64 {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -57,9 +57,9 @@ public enum Civil {
         return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 
-    public static func isLeap(_ y: Int64) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
+    @inlinable public static func isLeap(_ y: Int64) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
 
-    public static func daysIn(month: Int, year: Int64) -> Int {
+    @inlinable public static func daysIn(month: Int, year: Int64) -> Int {
         switch month {
         case 2: return isLeap(year) ? 29 : 28
         case 4, 6, 9, 11: return 30
@@ -68,7 +68,7 @@ public enum Civil {
     }
 
     /// Epoch seconds of a wall-clock time taken as UTC.
-    public static func seconds(year: Int64, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> Int64 {
+    @inlinable public static func seconds(year: Int64, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> Int64 {
         days(year: year, month: month, day: day) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
     }
 }
@@ -133,10 +133,10 @@ extension Timestamp: CustomStringConvertible {
 
 /// Cursor-free digit helpers over a byte buffer.
 public enum Digits {
-    @inline(__always) public static func isDigit(_ b: UInt8) -> Bool { b &- 48 < 10 }
+    @inlinable @inline(__always) public static func isDigit(_ b: UInt8) -> Bool { b &- 48 < 10 }
 
     /// Reads exactly `n` digits at `i`, or nil.
-    @inline(__always) public static func fixed(_ p: UnsafeBufferPointer<UInt8>, _ i: Int, _ n: Int) -> Int? {
+    @inlinable @inline(__always) public static func fixed(_ p: UnsafeBufferPointer<UInt8>, _ i: Int, _ n: Int) -> Int? {
         guard i + n <= p.count else { return nil }
         var v = 0
         for k in i..<(i + n) {

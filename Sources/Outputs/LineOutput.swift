@@ -44,26 +44,39 @@ public final class LineOutput {
     }
 
     /// Appends one record and a newline.
-    public func writeLine(_ bytes: [UInt8]) throws(WriteError) {
+    public func writeLine(_ bytes: UnsafeRawBufferPointer) throws(WriteError) {
         buffer.append(contentsOf: bytes)
         buffer.append(0x0A)
         if buffer.count >= flushAt { try flush() }
     }
 
-    public func flush() throws(WriteError) {
+    /// Writes a block of complete lines; large blocks skip the internal buffer.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(WriteError) {
+        if bytes.count < flushAt / 4 {
+            buffer.append(contentsOf: bytes)
+            if buffer.count >= flushAt { try flush() }
+            return
+        }
+        try flush()
+        try writeAll(bytes)
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws(WriteError) {
         var off = 0
-        let total = buffer.count
-        while off < total {
-            let n = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + off, total - off) }
+        while off < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + off, bytes.count - off)
             if n < 0 {
                 if errno == EINTR { continue }
-                let reason = String(cString: strerror(errno))
-                buffer.removeAll(keepingCapacity: true)
-                throw WriteError(name: name, reason: reason)
+                throw WriteError(name: name, reason: String(cString: strerror(errno)))
             }
             off += n
         }
-        buffer.removeAll(keepingCapacity: true)
+    }
+
+    public func flush() throws(WriteError) {
+        defer { buffer.removeAll(keepingCapacity: true) }
+        let r = buffer.withUnsafeBytes { b in Result { () throws(WriteError) in try writeAll(b) } }
+        try r.get()
     }
 
     /// Flushes and asks the kernel to put the data on disk (files only).

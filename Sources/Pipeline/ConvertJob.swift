@@ -88,7 +88,6 @@ public final class ConvertJob {
     /// Runs the whole job; returns the summary (also printed to stderr by the CLI).
     public func run(inputs: [String]) -> ConvertSummary {
         started = Clock.monotonicSeconds()
-        defer { summary.seconds = Clock.monotonicSeconds() - started }
         let (paths, listErrors) = InputPaths.expand(inputs.isEmpty ? ["-"] : inputs)
         summary.errors += listErrors.map(\.description)
         summary.filesTotal = paths.count + listErrors.count
@@ -131,6 +130,7 @@ public final class ConvertJob {
             summary.errors.append(error.description)
         }
         if options.progress { printError("\u{1B}[2K\r", terminator: false) }
+        summary.seconds = Clock.monotonicSeconds() - started
         return summary
     }
 
@@ -144,9 +144,22 @@ public final class ConvertJob {
         let translator = translator(referenceTime: reference)
         let sourceName = path == "-" ? "stdin" : path
         let formatName = options.format == .auto ? "syslog" : options.format.rawValue
-        var ctx = RecordContext(source: sourceName, received: fixedNow ?? Clock.now())
         let bytesBefore = summary.bytesIn
         defer { summary.bytesIn = bytesBefore + reader.bytesRead }
+        do {
+            try forEachRecord(&reader, sourceName: sourceName, formatName: formatName, translator: translator,
+                              fixedNow: fixedNow, output: output, rejects: rejects, bytesBefore: bytesBefore)
+        } catch {
+            try drain(output)  // events of the lines before the failure are kept
+            throw error
+        }
+        try drain(output)
+    }
+
+    private func forEachRecord(_ reader: inout LineReader, sourceName: String, formatName: String,
+                               translator: any Translator, fixedNow: Timestamp?, output: LineOutput,
+                               rejects: RejectsWriter?, bytesBefore: Int) throws {
+        var ctx = RecordContext(source: sourceName, received: fixedNow ?? Clock.now())
         var bytesSeen = 0
         try reader.forEachLine { line, number in
             bytesSeen &+= line.count &+ 1
@@ -168,14 +181,20 @@ public final class ConvertJob {
                 event = unparsedEvent(line, context: ctx, format: formatName, error: error)
                 summary.unparsed += 1
             }
-            writer.reset()
             writer.event(event)
-            try output.writeLine(writer.bytes)
+            writer.raw(0x0A)
+            if writer.count >= 256 * 1024 { try drain(output) }
             summary.eventsOut += 1
             if options.progress && summary.recordsIn & 0x3FFF == 0 {
                 showProgress(bytesNow: bytesBefore + bytesSeen)
             }
         }
+    }
+
+    /// Events are built in `writer` and handed to the output in blocks.
+    private func drain(_ output: LineOutput) throws(LineOutput.WriteError) {
+        defer { writer.reset() }
+        try writer.withBytes { b throws(LineOutput.WriteError) in try output.write(b) }
     }
 
     private func showProgress(bytesNow: Int) {

@@ -26,11 +26,13 @@ final class RejectsWriter {
         if !UTF8Validation.isValid(raw) {
             w.key("rawbase64")
             w.raw(UInt8(ascii: "\""))
-            Base64.encode(raw, into: &w.bytes)
+            var b64: [UInt8] = []
+            Base64.encode(raw, into: &b64)
+            b64.withUnsafeBufferPointer { w.append($0) }
             w.raw(UInt8(ascii: "\""))
         }
         w.raw(UInt8(ascii: "}"))
-        try out.writeLine(w.bytes)
+        try w.withBytes { b throws(LineOutput.WriteError) in try out.writeLine(b) }
     }
 
     func flush() throws(LineOutput.WriteError) { try out.flush() }

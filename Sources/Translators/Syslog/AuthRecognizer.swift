@@ -4,21 +4,29 @@ import MozDefEvent
 /// messages, as MozDef's "what should I log" asks: success and failure,
 /// with who, from where and how. Anything not recognised is left alone.
 enum AuthRecognizer {
+    /// Fields are appended straight into the event's details (no intermediate array).
     struct Result {
         var category: String = "authentication"
-        var details: [(String, JSONValue)] = []
-        mutating func add(_ k: String, _ v: JSONValue) { details.append((k, v)) }
+        var details: JSONObject
+        mutating func add(_ k: String, _ v: JSONValue) { details.append(k, v) }
     }
 
-    /// Returns nil when the message is not an authentication event.
-    static func recognize(program: String, message: String) -> Result? {
+    /// Appends the event's fields to `details` and returns its category,
+    /// or returns nil and leaves `details` as it was.
+    static func recognize(program: String, message: String, details: inout JSONObject) -> String? {
         var program = program
         var message = message
-        return program.withUTF8 { prog in
+        var r = Result(details: JSONObject())
+        swap(&r.details, &details)  // move, so appends do not copy the storage
+        defer { swap(&r.details, &details) }
+        let mark = r.details.count
+        let ok = program.withUTF8 { prog in
             message.withUTF8 { msg in
-                recognize(program: prog, message: msg)
+                recognize(program: prog, message: msg, into: &r)
             }
         }
+        if !ok { r.details.members.removeSubrange(mark...) }
+        return ok ? r.category : nil
     }
 
     private static func eq(_ p: UnsafeBufferPointer<UInt8>, _ s: StaticString) -> Bool {
@@ -27,13 +35,13 @@ enum AuthRecognizer {
         return sc.eat(s)
     }
 
-    static func recognize(program: UnsafeBufferPointer<UInt8>, message: UnsafeBufferPointer<UInt8>) -> Result? {
+    static func recognize(program: UnsafeBufferPointer<UInt8>, message: UnsafeBufferPointer<UInt8>, into r: inout Result) -> Bool {
         var s = ByteScanner(message)
         var repeated: Int64?
         // rsyslog's duplicate suppression wraps the original: "message repeated 3 times: [ ... ]"
         if s.eat("message repeated ") {
             let n = s.word()
-            guard let count = s.int(n), s.eat(" times: [") else { return nil }
+            guard let count = s.int(n), s.eat(" times: [") else { return false }
             s.skipSpaces()
             repeated = count
             var end = message.count
@@ -41,23 +49,20 @@ enum AuthRecognizer {
             if end > s.i, message[end - 1] == 0x20 { end -= 1 }
             s = ByteScanner(UnsafeBufferPointer(rebasing: message[..<end]), at: s.i)
         }
-        var r: Result?
+        var ok = false
         if s.peek("pam_unix(") {
-            r = pamUnix(&s)
+            ok = pamUnix(&s, &r)
         } else if eq(program, "sshd") {
-            r = sshd(&s)
+            ok = sshd(&s, &r)
         } else if eq(program, "sudo") {
-            r = sudo(&s)
+            ok = sudo(&s, &r)
         } else if eq(program, "su") {
-            r = su(&s)
+            ok = su(&s, &r)
         } else if eq(program, "login") {
-            r = login(&s)
+            ok = login(&s, &r)
         }
-        if var res = r, let repeated {
-            res.add("repeated", .int(repeated))
-            return res
-        }
-        return r
+        if ok, let repeated { r.add("repeated", .int(repeated)) }
+        return ok
     }
 
     // MARK: sshd
@@ -104,46 +109,45 @@ enum AuthRecognizer {
         addFrom(s, ip: ip, port: port, to: &r)
     }
 
-    private static func sshd(_ s: inout ByteScanner) -> Result? {
-        var r = Result()
+    private static func sshd(_ s: inout ByteScanner, _ r: inout Result) -> Bool {
         if s.eat("Accepted ") {
             let method = s.word()
-            guard s.eat(" for ") else { return nil }
+            guard s.eat(" for ") else { return false }
             r.add("action", "accepted")
             r.add("success", true)
             r.add("authmethod", .string(s.string(method)))
-            return userFromIPPort(&s, into: &r) ? r : nil
+            return userFromIPPort(&s, into: &r)
         }
         if s.eat("Failed ") {
             let method = s.word()
-            guard s.eat(" for ") else { return nil }
+            guard s.eat(" for ") else { return false }
             r.add("action", "failed")
             r.add("success", false)
             r.add("authmethod", .string(s.string(method)))
             if s.eat("invalid user ") { r.add("invaliduser", true) }
-            return userFromIPPort(&s, into: &r) ? r : nil
+            return userFromIPPort(&s, into: &r)
         }
         if s.eat("Invalid user ") {
             r.add("action", "invalid user")
             r.add("success", false)
             r.add("invaliduser", true)
-            return userFromIPPort(&s, into: &r) ? r : nil
+            return userFromIPPort(&s, into: &r)
         }
         if s.eat("error: maximum authentication attempts exceeded for ") {
             r.add("action", "max attempts exceeded")
             r.add("success", false)
             if s.eat("invalid user ") { r.add("invaliduser", true) }
-            return userFromIPPort(&s, into: &r) ? r : nil
+            return userFromIPPort(&s, into: &r)
         }
         if s.eat("Disconnected from ") {
             r.add("action", "disconnect")
             userIPPort(&s, into: &r)
-            return r
+            return true
         }
         if s.eat("Connection closed by ") || s.eat("Connection reset by ") {
             r.add("action", "disconnect")
             userIPPort(&s, into: &r)
-            return r
+            return true
         }
         if s.eat("Received disconnect from ") {
             r.add("action", "disconnect")
@@ -156,33 +160,38 @@ enum AuthRecognizer {
                 port = w.lowerBound..<e
             }
             addFrom(s, ip: ip, port: port, to: &r)
-            return r
+            return true
         }
-        return nil
+        return false
     }
 
     // MARK: pam_unix
 
     /// "pam_unix(<service>:<type>): ..." from any program.
-    private static func pamUnix(_ s: inout ByteScanner) -> Result? {
-        guard s.eat("pam_unix("), let service = s.upTo(":") else { return nil }
-        guard s.upTo("): ") != nil else { return nil }
-        return pamUnixBody(&s, service: s.string(service))
+    private static func pamUnix(_ s: inout ByteScanner, _ r: inout Result) -> Bool {
+        guard s.eat("pam_unix("), let service = s.upTo(":") else { return false }
+        guard s.upTo("): ") != nil else { return false }
+        return pamUnixBody(&s, service: s.string(service), &r)
     }
 
     /// The part after "pam_unix(svc:type): ", also written as "sshd(pam_unix)[pid]: ..." by old PAM.
-    static func pamUnixBody(service svc: String, message: String) -> Result? {
+    static func pamUnixBody(service svc: String, message: String, details: inout JSONObject) -> String? {
         var m = message
-        return m.withUTF8 { p in
+        var r = Result(details: JSONObject())
+        swap(&r.details, &details)
+        defer { swap(&r.details, &details) }
+        let mark = r.details.count
+        let ok = m.withUTF8 { p in
             var s = ByteScanner(p)
-            return pamUnixBody(&s, service: svc)
+            return pamUnixBody(&s, service: svc, &r)
         }
+        if !ok { r.details.members.removeSubrange(mark...) }
+        return ok ? r.category : nil
     }
 
-    private static func pamUnixBody(_ s: inout ByteScanner, service svc: String) -> Result? {
+    private static func pamUnixBody(_ s: inout ByteScanner, service svc: String, _ r: inout Result) -> Bool {
         // Scheduled jobs and user managers open sessions all day: not logins.
-        if svc == "cron" || svc == "systemd-user" || svc == "CRON" { return nil }
-        var r = Result()
+        if svc == "cron" || svc == "systemd-user" || svc == "CRON" { return false }
         r.add("service", .string(svc))
         if s.eat("authentication failure;") {
             r.add("action", "failed")
@@ -210,26 +219,26 @@ enum AuthRecognizer {
                 let isIP = h.withUTF8 { ByteScanner($0).isIP(0..<$0.count) }
                 r.add(isIP ? "sourceipaddress" : "sourcehostname", .string(rhost))
             }
-            return r
+            return true
         }
         if s.eat("session opened for user ") {
             r.add("action", "session opened")
             r.add("success", true)
             sessionUsers(&s, into: &r)
-            return r
+            return true
         }
         if s.eat("session closed for user ") {
             r.add("action", "session closed")
             sessionUsers(&s, into: &r)
-            return r
+            return true
         }
         if s.eat("check pass; user unknown") {
             r.add("action", "failed")
             r.add("success", false)
             r.add("invaliduser", true)
-            return r
+            return true
         }
-        return nil
+        return false
     }
 
     /// "alice(uid=1000) by bob(uid=1000)" / "alice by (uid=0)".
@@ -249,10 +258,9 @@ enum AuthRecognizer {
     // MARK: sudo
 
     /// "alice : [reason ; ]TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/ls"
-    private static func sudo(_ s: inout ByteScanner) -> Result? {
+    private static func sudo(_ s: inout ByteScanner, _ r: inout Result) -> Bool {
         s.skipSpaces()
-        guard let user = s.upTo(" : ") else { return nil }
-        var r = Result()
+        guard let user = s.upTo(" : ") else { return false }
         r.add("username", .string(s.string(user)))
         var reason: String?
         var fields: [(String, String)] = []
@@ -269,7 +277,7 @@ enum AuthRecognizer {
                 reason = s.string(part)
             }
         }
-        guard fields.contains(where: { $0.0 == "command" || $0.0 == "tty" }) || reason != nil else { return nil }
+        guard fields.contains(where: { $0.0 == "command" || $0.0 == "tty" }) || reason != nil else { return false }
         if let reason {
             r.add("action", .string(reason))
             r.add("success", false)
@@ -289,70 +297,68 @@ enum AuthRecognizer {
             default: r.add("sudo" + k, .string(v))
             }
         }
-        return r
+        return true
     }
 
     // MARK: su
 
-    private static func su(_ s: inout ByteScanner) -> Result? {
-        var r = Result()
+    private static func su(_ s: inout ByteScanner, _ r: inout Result) -> Bool {
         var failed = false
         if s.eat("FAILED SU ") || s.eat("FAILED su ") { failed = true }
         if s.eat("(to ") {
             // "(to root) alice on pts/2"
-            guard let target = s.upTo(") ") else { return nil }
+            guard let target = s.upTo(") ") else { return false }
             let user = s.word()
             r.add("action", "su")
             r.add("success", .bool(!failed))
             r.add("username", .string(s.string(user)))
             r.add("targetuser", .string(s.string(target)))
             if s.eat(" on ") { r.add("tty", .string(s.string(s.word()))) }
-            return r
+            return true
         }
         if s.eat("Successful su for ") || (failed && s.eat("for ")) {
             // "Successful su for root by alice"
             let target = s.word()
-            guard s.eat(" by ") else { return nil }
+            guard s.eat(" by ") else { return false }
             r.add("action", "su")
             r.add("success", .bool(!failed))
             r.add("username", .string(s.string(s.word())))
             r.add("targetuser", .string(s.string(target)))
-            return r
+            return true
         }
         if s.eat("'su ") {
             // RFC 3164's own example: "'su root' failed for lonvick on /dev/pts/8"
-            guard let target = s.upTo("' failed for ") else { return nil }
+            guard let target = s.upTo("' failed for ") else { return false }
             r.add("action", "su")
             r.add("success", false)
             r.add("username", .string(s.string(s.word())))
             r.add("targetuser", .string(s.string(target)))
             if s.eat(" on ") { r.add("tty", .string(s.string(s.word()))) }
-            return r
+            return true
         }
         if s.eat("pam_authenticate: Authentication failure") {
             r.add("action", "su")
             r.add("success", false)
-            return r
+            return true
         }
         if s.eat("+ ") || s.eat("- ") {
             // classic sulog form: "+ pts/2 alice:root"
             let ok = s.p[s.i - 2] == UInt8(ascii: "+")
             let tty = s.word()
-            guard s.eat(" "), let user = s.upTo(":") else { return nil }
+            guard s.eat(" "), let user = s.upTo(":") else { return false }
             r.add("action", "su")
             r.add("success", .bool(ok))
             r.add("username", .string(s.string(user)))
             r.add("targetuser", .string(s.string(s.word())))
             r.add("tty", .string(s.string(tty)))
-            return r
+            return true
         }
-        return nil
+        return false
     }
 
     // MARK: login
 
-    private static func login(_ s: inout ByteScanner) -> Result? {
-        var r = Result()
+    private static func login(_ s: inout ByteScanner, _ r: inout Result) -> Bool {
         if s.eat("FAILED LOGIN ") {
             // "FAILED LOGIN (1) on '/dev/tty1' FOR 'root', Authentication failure"
             // "FAILED LOGIN 1 FROM host FOR user, Authentication failure"
@@ -372,7 +378,7 @@ enum AuthRecognizer {
                 let quoted = t.eat("'")
                 if let u = quoted ? t.upTo("'") : t.upTo(",") { r.add("username", .string(s.string(u))) }
             }
-            return r
+            return true
         }
         if s.eat("ROOT LOGIN ") {
             r.add("action", "login")
@@ -382,18 +388,18 @@ enum AuthRecognizer {
                 var t = ByteScanner(s.p, at: tty + 4)
                 if let v = t.upTo("'") { r.add("tty", .string(s.string(v))) }
             }
-            return r
+            return true
         }
         if s.eat("LOGIN ON ") {
             // "LOGIN ON tty1 BY bob"
             let tty = s.word()
-            guard s.eat(" BY ") else { return nil }
+            guard s.eat(" BY ") else { return false }
             r.add("action", "login")
             r.add("success", true)
             r.add("username", .string(s.string(s.word())))
             r.add("tty", .string(s.string(tty)))
-            return r
+            return true
         }
-        return nil
+        return false
     }
 }

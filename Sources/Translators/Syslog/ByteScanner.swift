@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A forward-only cursor over UTF-8 bytes for hand-written message matching
 /// (Swift's Regex is far too slow for the per-line path).
 struct ByteScanner {
@@ -13,15 +17,12 @@ struct ByteScanner {
     var rest: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: p[min(i, p.count)...]) }
 
     /// Consumes `s` if the input continues with it.
-    mutating func eat(_ s: StaticString) -> Bool {
+    @inline(__always) mutating func eat(_ s: StaticString) -> Bool {
         let n = s.utf8CodeUnitCount
-        guard i + n <= p.count else { return false }
-        let ok = s.withUTF8Buffer { q in
-            for k in 0..<n where p[i + k] != q[k] { return false }
-            return true
-        }
-        if ok { i += n }
-        return ok
+        guard i + n <= p.count, p[i] == s.utf8Start.pointee,
+              memcmp(p.baseAddress! + i, s.utf8Start, n) == 0 else { return false }
+        i += n
+        return true
     }
 
     func peek(_ s: StaticString) -> Bool {

@@ -9,15 +9,19 @@ import MozDefEvent
 public struct SyslogParser: Sendable {
     public var strict: Bool
     /// Zone for timestamps written without one (RFC 3164 always).
-    public var zone: ZoneInfo
+    public let zone: ZoneInfo
     /// Year inference for RFC 3164: the most recent year that puts the line no
     /// more than one day after this instant (epoch seconds).
-    public var referenceTime: Int64
+    public let referenceTime: Int64
+    /// The reference's year in `zone`, computed once rather than per line.
+    private let referenceYear: Int64
 
     public init(strict: Bool = false, zone: ZoneInfo = .utc, referenceTime: Int64) {
         self.strict = strict
         self.zone = zone
         self.referenceTime = referenceTime
+        let refLocal = referenceTime + Int64(zone.offset(atUTC: referenceTime))
+        referenceYear = Civil.date(days: refLocal >= 0 ? refLocal / 86_400 : (refLocal - 86_399) / 86_400).year
     }
 
     public func parse(_ line: String) throws(SyslogError) -> SyslogMessage {
@@ -324,8 +328,7 @@ public struct SyslogParser: Sendable {
     }
 
     private func inferYear(month: Int, day: Int, secs: Int) -> Int64 {
-        let refLocal = referenceTime + Int64(zone.offset(atUTC: referenceTime))
-        let refYear = Civil.date(days: refLocal >= 0 ? refLocal / 86_400 : (refLocal - 86_399) / 86_400).year
+        let refYear = referenceYear
         // Feb 29 exists only in leap years: candidates skip years where the date is invalid.
         for y in [refYear + 1, refYear, refYear - 1, refYear - 2, refYear - 3, refYear - 4] {
             guard day <= Civil.daysIn(month: month, year: y) else { continue }

@@ -27,12 +27,13 @@ public struct SyslogTranslator: Translator {
     public func event(from m: SyslogMessage, context: RecordContext) -> Event {
         let pri = m.priority ?? Self.defaultPriority
         var details = JSONObject()
+        details.members.reserveCapacity(16)
         if let f = Facility.name(pri >> 3) { details.append("facility", .string(f)) }
         var processname = m.appname
         var subsystem: String?
         if let app = m.appname {
             // "sshd(pam_unix)": the program is sshd; the parenthesised module is kept apart.
-            if let open = app.utf8.firstIndex(of: UInt8(ascii: "(")), app.utf8.last == UInt8(ascii: ")"),
+            if app.utf8.last == UInt8(ascii: ")"), let open = app.utf8.firstIndex(of: UInt8(ascii: "(")),
                open != app.utf8.startIndex {
                 let name = String(app[..<open])
                 processname = name
@@ -57,13 +58,11 @@ public struct SyslogTranslator: Translator {
         let summary = m.message ?? ""
         var category = "syslog"
         if let prog = processname, !summary.isEmpty {
+            // Auth keys are disjoint from the syslog ones, so they are appended unchecked.
             let auth = subsystem == "pam_unix"
-                ? AuthRecognizer.pamUnixBody(service: prog, message: summary)
-                : AuthRecognizer.recognize(program: prog, message: summary)
-            if let auth {
-                category = auth.category
-                for (k, v) in auth.details { details[k] = v }
-            }
+                ? AuthRecognizer.pamUnixBody(service: prog, message: summary, details: &details)
+                : AuthRecognizer.recognize(program: prog, message: summary, details: &details)
+            if let auth { category = auth }
         }
         return Event(timestamp: m.timestamp ?? context.received, receivedTimestamp: context.received,
                      category: category, hostname: m.hostname, processid: m.procid, processname: processname,
