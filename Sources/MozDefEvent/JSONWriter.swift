@@ -65,6 +65,7 @@ public struct JSONWriter: ~Copyable, @unchecked Sendable {
     }
 
     public mutating func string(_ s: String) {
+        if Self.smallStringFastPath, smallASCII(s) { return }
         // Native strings are contiguous: borrow their bytes without a copy or retain.
         if let done: Void = s.utf8.withContiguousStorageIfAvailable({ appendEscaped($0) }) { return done }
         var s = s
@@ -75,6 +76,40 @@ public struct JSONWriter: ~Copyable, @unchecked Sendable {
         var s = s
         s.withUTF8 { appendEscaped($0) }
     }
+
+    /// Small strings (up to 15 UTF-8 bytes) live inside the String value itself; most
+    /// keys and field values are such. On 64-bit platforms the stdlib's stable layout
+    /// keeps the bytes in the two words and, in the top byte, a discriminator (0xE_:
+    /// immortal, ASCII, small) and the count. Reading them directly skips the
+    /// closure-based access, which costs more than the copy for short strings.
+    /// `smallStringFastPath` checks the layout once and falls back if it differs.
+    @inline(__always) mutating func smallASCII(_ s: String) -> Bool {
+        let (w0, w1) = unsafeBitCast(s, to: (UInt64, UInt64).self)
+        let top = w1 >> 56
+        guard top & 0xF0 == 0xE0 else { return false }
+        let n = Int(top & 0x0F)
+        let pad: UInt64 = 0x4141_4141_4141_4141
+        let m0: UInt64 = n >= 8 ? ~0 : (1 << (8 * UInt64(n))) &- 1
+        let m1: UInt64 = n <= 8 ? 0 : (1 << (8 * UInt64(n - 8))) &- 1
+        guard Self.isPlain((w0 & m0) | (pad & ~m0)), Self.isPlain((w1 & m1) | (pad & ~m1)) else { return false }
+        reserve(n + 18)  // the two words are stored whole; only n bytes are kept
+        put(UInt8(ascii: "\""))
+        UnsafeMutableRawPointer(base + count).storeBytes(of: w0.littleEndian, as: UInt64.self)
+        UnsafeMutableRawPointer(base + count + 8).storeBytes(of: w1.littleEndian, as: UInt64.self)
+        count += n
+        put(UInt8(ascii: "\""))
+        return true
+    }
+
+    static let smallStringFastPath: Bool = {
+        guard MemoryLayout<String>.size == 16, UInt64(1).littleEndian == 1 else { return false }
+        // Verify the layout on this runtime with strings built at run time.
+        for probe in ["", "a", "ab\u{7F}", "0123456789abcde", String(repeating: "x", count: 7)] {
+            let (_, w1) = unsafeBitCast(probe, to: (UInt64, UInt64).self)
+            guard w1 >> 56 == 0xE0 | UInt64(probe.utf8.count) else { return false }
+        }
+        return true
+    }()
 
     /// Writes bytes of unknown validity as a JSON string, repairing bad UTF-8.
     public mutating func string(bytes src: UnsafeBufferPointer<UInt8>) {
