@@ -8,6 +8,8 @@ public struct JSONWriter: ~Copyable, @unchecked Sendable {
     @usableFromInline var base: UnsafeMutablePointer<UInt8>
     @usableFromInline var capacity: Int
     public private(set) var count = 0
+    /// `smallStringFastPath`, read once: a lazy global costs a call per access.
+    @usableFromInline let smallFast = JSONWriter.smallStringFastPath
     /// Last civil day formatted, so consecutive timestamps skip the calendar math.
     @usableFromInline var cachedDay: Int64 = .min
     @usableFromInline var cachedDate: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
@@ -64,8 +66,8 @@ public struct JSONWriter: ~Copyable, @unchecked Sendable {
         count += p.count
     }
 
-    public mutating func string(_ s: String) {
-        if Self.smallStringFastPath, smallASCII(s) { return }
+    @inline(__always) public mutating func string(_ s: String) {
+        if smallFast, smallASCII(s) { return }
         // Native strings are contiguous: borrow their bytes without a copy or retain.
         if let done: Void = s.utf8.withContiguousStorageIfAvailable({ appendEscaped($0) }) { return done }
         var s = s

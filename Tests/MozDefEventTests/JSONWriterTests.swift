@@ -21,6 +21,40 @@ import Testing
         #expect(written { $0.string(input) } == expected)
     }
 
+    /// Every length around the small-string (15 bytes) and word (8 bytes) boundaries,
+    /// with a character needing an escape at every position, against a plain escaper.
+    @Test func fastPathsAgreeWithAReferenceEscaper() throws {
+        func reference(_ s: String) -> String {
+            var out = "\""
+            for u in s.unicodeScalars {
+                switch u {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                case "\r": out += "\\r"
+                case "\t": out += "\\t"
+                case "\u{08}": out += "\\b"
+                case "\u{0C}": out += "\\f"
+                case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
+                default: out.unicodeScalars.append(u)
+                }
+            }
+            return out + "\""
+        }
+        for n in 0...40 {
+            let base = String((0..<n).map { Character(UnicodeScalar(UInt8(97 + $0 % 26))) })
+            #expect(written { $0.string(base) } == reference(base))
+            for pos in 0..<max(n, 1) {
+                for special in ["\"", "\\", "\n", "\u{01}", "é", "\u{7F}"] {
+                    var chars = Array(base)
+                    if chars.isEmpty { chars = [Character(special)] } else { chars[pos] = Character(special) }
+                    let s = String(chars)
+                    #expect(written { $0.string(s) } == reference(s), "\(s.debugDescription)")
+                }
+            }
+        }
+    }
+
     @Test func invalidUTF8BecomesReplacementCharacterAndValidJSON() throws {
         let bad: [UInt8] = [0x61, 0xFF, 0x62, 0xC3, 0x28, 0xED, 0xA0, 0x80, 0xF0, 0x9F, 0x98]
         let s = bad.withUnsafeBufferPointer { p in written { $0.string(bytes: p) } }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MozDefEvent
 
 /// A forward-only cursor over UTF-8 bytes for hand-written message matching
 /// (Swift's Regex is far too slow for the per-line path).
@@ -55,7 +56,7 @@ struct ByteScanner {
     mutating func skipSpaces() { while i < p.count, p[i] == 0x20 { i += 1 } }
 
     func string(_ r: Range<Int>) -> String {
-        String(decoding: UnsafeBufferPointer(rebasing: p[r]), as: UTF8.self)
+        FastString.make(UnsafeBufferPointer(rebasing: p[r]))
     }
 
     /// Position of `s` at or after `from`, without consuming.

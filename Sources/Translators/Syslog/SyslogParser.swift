@@ -15,6 +15,7 @@ public struct SyslogParser: Sendable {
     public let referenceTime: Int64
     /// The reference's year in `zone`, computed once rather than per line.
     private let referenceYear: Int64
+    private let smallStrings = FastString.smallLayoutOK
 
     public init(strict: Bool = false, zone: ZoneInfo = .utc, referenceTime: Int64) {
         self.strict = strict
@@ -168,7 +169,7 @@ public struct SyslogParser: Sendable {
         if i < p.count, p[i] != 0x20 { throw SyslogError(why, column: i) }
         if strict && n > max { throw SyslogError(why, column: start + max) }
         if n == 1 && p[start] == UInt8(ascii: "-") { return nil }
-        return String(decoding: UnsafeBufferPointer(rebasing: p[start..<i]), as: UTF8.self)
+        return FastString.make(UnsafeBufferPointer(rebasing: p[start..<i]), small: smallStrings)
     }
 
     private static let sdParamError = "expecting a structured data parameter (`key=\"value\"`, both part from 1 to max 32 US-ASCII characters; key cannot contain `=`, ` `, `]`, and `\"`, while value cannot contain `]`, backslash, and `\"` unless escaped)"
@@ -176,6 +177,7 @@ public struct SyslogParser: Sendable {
 
     private func parseSD(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int) throws(SyslogError) -> [SyslogMessage.SDElement] {
         var elements: [SyslogMessage.SDElement] = []
+        elements.reserveCapacity(4)
         while i < p.count, p[i] == UInt8(ascii: "[") {
             i += 1
             guard let id = sdName(p, &i) else { throw SyslogError(Self.sdIDError, column: i) }
@@ -183,6 +185,7 @@ public struct SyslogParser: Sendable {
                 if strict { throw SyslogError("duplicate structured data element id", column: i) }
             }
             var params: [SyslogMessage.SDParam] = []
+            params.reserveCapacity(8)
             while true {
                 guard i < p.count else { throw SyslogError(Self.sdParamError, column: i) }
                 if p[i] == UInt8(ascii: "]") { i += 1; break }
@@ -218,7 +221,7 @@ public struct SyslogParser: Sendable {
         }
         let n = i - start
         guard n > 0, !strict || n <= 32 else { return nil }
-        return String(decoding: UnsafeBufferPointer(rebasing: p[start..<i]), as: UTF8.self)
+        return FastString.make(UnsafeBufferPointer(rebasing: p[start..<i]), small: smallStrings)
     }
 
     /// PARAM-VALUE up to the closing quote; `\"`, `\\` and `\]` are unescaped,
@@ -245,7 +248,7 @@ public struct SyslogParser: Sendable {
         let raw = UnsafeBufferPointer(rebasing: p[start..<i])
         i += 1  // closing quote
         if strict, !UTF8Validation.isValid(raw) { throw SyslogError(Self.sdParamError, column: start) }
-        if !hasEscape { return String(decoding: raw, as: UTF8.self) }
+        if !hasEscape { return FastString.make(raw, small: smallStrings) }
         var out: [UInt8] = []
         out.reserveCapacity(raw.count)
         var k = 0
@@ -269,7 +272,7 @@ public struct SyslogParser: Sendable {
         var i = start
         if i + 3 <= p.count, p[i] == 0xEF, p[i + 1] == 0xBB, p[i + 2] == 0xBF { i += 3 }
         guard i < p.count else { return nil }
-        return String(decoding: UnsafeBufferPointer(rebasing: p[i...]), as: UTF8.self)
+        return FastString.make(UnsafeBufferPointer(rebasing: p[i...]), small: smallStrings)
     }
 
     private func applyZone(_ ts: inout Timestamp) {
@@ -371,7 +374,7 @@ public struct SyslogParser: Sendable {
         var wordEnd = i
         while wordEnd < p.count, p[wordEnd] != 0x20 { wordEnd += 1 }
         if wordEnd > i, m.timestamp != nil, !looksLikeTag(p, i, wordEnd) {
-            m.hostname = String(decoding: UnsafeBufferPointer(rebasing: p[i..<wordEnd]), as: UTF8.self)
+            m.hostname = FastString.make(UnsafeBufferPointer(rebasing: p[i..<wordEnd]), small: smallStrings)
             i = wordEnd
             if i < p.count { i += 1 }
         }
@@ -413,7 +416,7 @@ public struct SyslogParser: Sendable {
             var k = ps
             while k < p.count, p[k] != UInt8(ascii: "]"), p[k] != 0x20 { k += 1 }
             guard k < p.count, p[k] == UInt8(ascii: "]") else { return nil }
-            pid = String(decoding: UnsafeBufferPointer(rebasing: p[ps..<k]), as: UTF8.self)
+            pid = FastString.make(UnsafeBufferPointer(rebasing: p[ps..<k]), small: smallStrings)
             i = k + 1
             if i < p.count, p[i] == UInt8(ascii: ":") { i += 1 }
             else if i < p.count, p[i] != 0x20 { return nil }
@@ -423,6 +426,6 @@ public struct SyslogParser: Sendable {
             return nil  // "Some message here": a word, not a tag
         }
         if i < p.count, p[i] == 0x20 { i += 1 }  // the one space that separates TAG and MSG
-        return (String(decoding: UnsafeBufferPointer(rebasing: p[start..<nameEnd]), as: UTF8.self), pid, i)
+        return (FastString.make(UnsafeBufferPointer(rebasing: p[start..<nameEnd]), small: smallStrings), pid, i)
     }
 }

@@ -48,8 +48,11 @@ public struct SyslogTranslator: Translator {
         if let msgid = m.msgid { details.append("msgid", .string(msgid)) }
         if let sd = m.structuredData, !sd.isEmpty {
             var o = JSONObject()
+            o.members.reserveCapacity(sd.count)
             for e in sd {
                 var params = JSONObject()
+                params.members.reserveCapacity(e.params.count)
+                // A repeated PARAM-NAME keeps its last value (JSON objects have unique keys).
                 for p in e.params { params[p.name] = .string(p.value) }
                 o.append(e.id, .object(params))
             }
