@@ -25,6 +25,7 @@ public struct JSONObject: Sendable, Equatable {
     public var members: [Member]
 
     public init() { members = [] }
+    public init(members: [Member]) { self.members = members }
     public init(_ pairs: KeyValuePairs<String, JSONValue>) {
         members = pairs.map { Member(key: $0.key, value: $0.value) }
     }

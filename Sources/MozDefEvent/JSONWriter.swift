@@ -7,7 +7,7 @@
 public struct JSONWriter: ~Copyable, @unchecked Sendable {
     @usableFromInline var base: UnsafeMutablePointer<UInt8>
     @usableFromInline var capacity: Int
-    public private(set) var count = 0
+    public internal(set) var count = 0
     /// `smallStringFastPath`, read once: a lazy global costs a call per access.
     @usableFromInline let smallFast = JSONWriter.smallStringFastPath
     /// Last civil day formatted, so consecutive timestamps skip the calendar math.
@@ -217,39 +217,43 @@ public struct JSONWriter: ~Copyable, @unchecked Sendable {
         return ctrl | quote | slash == 0
     }
 
-    /// Copies runs of safe bytes in bulk and escapes only `"`, `\` and controls.
+    /// Copies plain bytes a word at a time as it checks them and escapes only `"`,
+    /// `\\` and control bytes. Words are stored whole (hence the slack reserved);
+    /// only the bytes that belong to the string are counted.
     @usableFromInline mutating func appendEscaped(_ src: UnsafeBufferPointer<UInt8>) {
         let n = src.count
-        reserve(n + 2)
+        reserve(n + 2 + 8)
         put(UInt8(ascii: "\""))
         guard let s = src.baseAddress else { put(UInt8(ascii: "\"")); return }
-        var runStart = 0
         var i = 0
         while i < n {
-            // Eight bytes at a time: skip words with no control byte, '"' or '\\'.
-            // A short tail is loaded into a word padded with harmless 'A's.
             var w: UInt64
-            if i + 8 <= n {
+            let k = n - i
+            if k >= 8 {
                 w = UnsafeRawPointer(s + i).loadUnaligned(as: UInt64.self)
             } else {
+                // A short tail, padded with harmless 'A's.
                 w = 0x4141_4141_4141_4141
-                withUnsafeMutableBytes(of: &w) { $0.baseAddress!.copyMemory(from: s + i, byteCount: n - i) }
+                withUnsafeMutableBytes(of: &w) { d in
+                    for j in 0..<k { d[j] = s[i + j] }
+                }
             }
             if Self.isPlain(w) {
-                i = min(i + 8, n)
+                UnsafeMutableRawPointer(base + count).storeBytes(of: w, as: UInt64.self)
+                let step = min(k, 8)
+                count += step
+                i += step
                 continue
             }
+            // This word holds something to escape: byte by byte up to and including it.
             let b = s[i]
             if b >= 0x20 && b != 0x22 && b != 0x5C {
+                put(b)
                 i += 1
                 continue
             }
-            if runStart < i {
-                (base + count).update(from: s + runStart, count: i - runStart)
-                count += i - runStart
-            }
-            // Room for the escape plus the rest of the string and the closing quote.
-            reserve(6 + (n - i) + 1)
+            // Room for the escape, the rest of the string, the closing quote and word slack.
+            reserve(6 + (n - i) + 1 + 8)
             put(UInt8(ascii: "\\"))
             switch b {
             case 0x22: put(0x22)
@@ -266,11 +270,6 @@ public struct JSONWriter: ~Copyable, @unchecked Sendable {
                 put(h[Int(b & 0xF)])
             }
             i += 1
-            runStart = i
-        }
-        if runStart < n {
-            (base + count).update(from: s + runStart, count: n - runStart)
-            count += n - runStart
         }
         put(UInt8(ascii: "\""))
     }
@@ -381,7 +380,13 @@ public enum UTF8Validation {
     public static func isValid(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
         var i = 0
         let n = p.count
+        guard let base = p.baseAddress else { return true }
         while i < n {
+            // ASCII runs eight bytes at a time: most log text is ASCII.
+            if i + 8 <= n, UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+                i += 8
+                continue
+            }
             let b0 = p[i]
             if b0 < 0x80 { i += 1; continue }
             let len: Int

@@ -3,40 +3,40 @@ import MozDefEvent
 /// Recognises authentication events in sshd, sudo, su, login and pam_unix
 /// messages, as MozDef's "what should I log" asks: success and failure,
 /// with who, from where and how. Anything not recognised is left alone.
+///
+/// Works on the event's bytes: values are appended to the details as slices.
 enum AuthRecognizer {
-    /// Fields are appended straight into the event's details (no intermediate array).
     struct Result {
-        var category: String = "authentication"
-        var details: JSONObject
-        mutating func add(_ k: String, _ v: JSONValue) { details.append(k, v) }
+        var category: StaticString = "authentication"
+        var details: [Detail]
+        @inline(__always) mutating func add(_ k: StaticString, _ v: DetailValue) { details.append(Detail(k, v)) }
+        @inline(__always) mutating func add(_ k: StaticString, slice r: Range<Int>) { details.append(Detail(k, .text(.slice(r)))) }
+        @inline(__always) mutating func add(_ k: StaticString, literal v: StaticString) { details.append(Detail(k, .text(.literal(v)))) }
+        @inline(__always) mutating func add(_ k: StaticString, _ v: Bool) { details.append(Detail(k, .json(.bool(v)))) }
+        @inline(__always) mutating func add(_ k: StaticString, int v: Int64) { details.append(Detail(k, .json(.int(v)))) }
     }
 
-    /// Appends the event's fields to `details` and returns its category,
-    /// or returns nil and leaves `details` as it was.
-    static func recognize(program: String, message: String, details: inout JSONObject) -> String? {
-        var program = program
-        var message = message
-        var r = Result(details: JSONObject())
+    /// Appends the event's fields to `details` and returns its category, or returns
+    /// nil and leaves `details` as it was. `program` and `message` are ranges of `bytes`.
+    static func recognize(bytes: UnsafeBufferPointer<UInt8>, program: Range<Int>, message: Range<Int>,
+                          pamService: Bool, details: inout [Detail]) -> StaticString? {
+        var r = Result(details: [])
         swap(&r.details, &details)  // move, so appends do not copy the storage
         defer { swap(&r.details, &details) }
         let mark = r.details.count
-        let ok = program.withUTF8 { prog in
-            message.withUTF8 { msg in
-                recognize(program: prog, message: msg, into: &r)
-            }
-        }
-        if !ok { r.details.members.removeSubrange(mark...) }
+        // A prefix of `bytes` keeps absolute indices, so ranges found are ranges of `bytes`.
+        var s = ByteScanner(UnsafeBufferPointer(rebasing: bytes[..<message.upperBound]), at: message.lowerBound)
+        let ok = pamService ? pamUnixBody(&s, service: program, &r) : recognize(program: program, &s, into: &r)
+        if !ok { r.details.removeSubrange(mark...) }
         return ok ? r.category : nil
     }
 
-    private static func eq(_ p: UnsafeBufferPointer<UInt8>, _ s: StaticString) -> Bool {
-        guard p.count == s.utf8CodeUnitCount else { return false }
-        var sc = ByteScanner(p)
-        return sc.eat(s)
+    private static func eq(_ s: ByteScanner, _ r: Range<Int>, _ lit: StaticString) -> Bool {
+        guard r.count == lit.utf8CodeUnitCount else { return false }
+        return ByteScanner(s.p, at: r.lowerBound).peek(lit)
     }
 
-    static func recognize(program: UnsafeBufferPointer<UInt8>, message: UnsafeBufferPointer<UInt8>, into r: inout Result) -> Bool {
-        var s = ByteScanner(message)
+    private static func recognize(program: Range<Int>, _ s: inout ByteScanner, into r: inout Result) -> Bool {
         var repeated: Int64?
         // rsyslog's duplicate suppression wraps the original: "message repeated 3 times: [ ... ]"
         if s.eat("message repeated ") {
@@ -44,24 +44,24 @@ enum AuthRecognizer {
             guard let count = s.int(n), s.eat(" times: [") else { return false }
             s.skipSpaces()
             repeated = count
-            var end = message.count
-            if end > s.i, message[end - 1] == UInt8(ascii: "]") { end -= 1 }
-            if end > s.i, message[end - 1] == 0x20 { end -= 1 }
-            s = ByteScanner(UnsafeBufferPointer(rebasing: message[..<end]), at: s.i)
+            var end = s.p.count
+            if end > s.i, s.p[end - 1] == UInt8(ascii: "]") { end -= 1 }
+            if end > s.i, s.p[end - 1] == 0x20 { end -= 1 }
+            s = ByteScanner(UnsafeBufferPointer(rebasing: s.p[..<end]), at: s.i)
         }
         var ok = false
         if s.peek("pam_unix(") {
             ok = pamUnix(&s, &r)
-        } else if eq(program, "sshd") {
+        } else if eq(s, program, "sshd") {
             ok = sshd(&s, &r)
-        } else if eq(program, "sudo") {
+        } else if eq(s, program, "sudo") {
             ok = sudo(&s, &r)
-        } else if eq(program, "su") {
+        } else if eq(s, program, "su") {
             ok = su(&s, &r)
-        } else if eq(program, "login") {
+        } else if eq(s, program, "login") {
             ok = login(&s, &r)
         }
-        if ok, let repeated { r.add("repeated", .int(repeated)) }
+        if ok, let repeated { r.add("repeated", int: repeated) }
         return ok
     }
 
@@ -69,17 +69,17 @@ enum AuthRecognizer {
 
     private static func addFrom(_ s: ByteScanner, ip: Range<Int>, port: Range<Int>?, to r: inout Result) {
         if s.isIP(ip) {
-            r.add("sourceipaddress", .string(s.string(ip)))
+            r.add("sourceipaddress", slice: ip)
         } else if !ip.isEmpty {
-            r.add("sourcehostname", .string(s.string(ip)))  // sshd with UseDNS logs names
+            r.add("sourcehostname", slice: ip)  // sshd with UseDNS logs names
         }
-        if let port, let n = s.int(port) { r.add("sourceport", .int(n)) }
+        if let port, let n = s.int(port) { r.add("sourceport", int: n) }
     }
 
     /// "<user> from <ip> port <port>" (user may be empty: "Invalid user  from ...").
     private static func userFromIPPort(_ s: inout ByteScanner, into r: inout Result) -> Bool {
         guard let user = s.upTo(" from ") else { return false }
-        r.add("username", .string(s.string(user)))
+        r.add("username", slice: user)
         let ip = s.word()
         var port: Range<Int>?
         if s.eat(" port ") { port = s.word() }
@@ -97,12 +97,12 @@ enum AuthRecognizer {
         }
         let first = s.word()
         s.skipSpaces()
-        if s.peek("port ") {  // no user: first word was the address
+        if s.peek("port ") {  // no user: the first word was the address
             _ = s.eat("port ")
             addFrom(s, ip: first, port: s.word(), to: &r)
             return
         }
-        r.add("username", .string(s.string(first)))
+        r.add("username", slice: first)
         let ip = s.word()
         var port: Range<Int>?
         if s.eat(" port ") { port = s.word() }
@@ -113,44 +113,39 @@ enum AuthRecognizer {
         if s.eat("Accepted ") {
             let method = s.word()
             guard s.eat(" for ") else { return false }
-            r.add("action", "accepted")
+            r.add("action", literal: "accepted")
             r.add("success", true)
-            r.add("authmethod", .string(s.string(method)))
+            r.add("authmethod", slice: method)
             return userFromIPPort(&s, into: &r)
         }
         if s.eat("Failed ") {
             let method = s.word()
             guard s.eat(" for ") else { return false }
-            r.add("action", "failed")
+            r.add("action", literal: "failed")
             r.add("success", false)
-            r.add("authmethod", .string(s.string(method)))
+            r.add("authmethod", slice: method)
             if s.eat("invalid user ") { r.add("invaliduser", true) }
             return userFromIPPort(&s, into: &r)
         }
         if s.eat("Invalid user ") {
-            r.add("action", "invalid user")
+            r.add("action", literal: "invalid user")
             r.add("success", false)
             r.add("invaliduser", true)
             return userFromIPPort(&s, into: &r)
         }
         if s.eat("error: maximum authentication attempts exceeded for ") {
-            r.add("action", "max attempts exceeded")
+            r.add("action", literal: "max attempts exceeded")
             r.add("success", false)
             if s.eat("invalid user ") { r.add("invaliduser", true) }
             return userFromIPPort(&s, into: &r)
         }
-        if s.eat("Disconnected from ") {
-            r.add("action", "disconnect")
-            userIPPort(&s, into: &r)
-            return true
-        }
-        if s.eat("Connection closed by ") || s.eat("Connection reset by ") {
-            r.add("action", "disconnect")
+        if s.eat("Disconnected from ") || s.eat("Connection closed by ") || s.eat("Connection reset by ") {
+            r.add("action", literal: "disconnect")
             userIPPort(&s, into: &r)
             return true
         }
         if s.eat("Received disconnect from ") {
-            r.add("action", "disconnect")
+            r.add("action", literal: "disconnect")
             let ip = s.word()
             var port: Range<Int>?
             if s.eat(" port ") {
@@ -171,69 +166,46 @@ enum AuthRecognizer {
     private static func pamUnix(_ s: inout ByteScanner, _ r: inout Result) -> Bool {
         guard s.eat("pam_unix("), let service = s.upTo(":") else { return false }
         guard s.upTo("): ") != nil else { return false }
-        return pamUnixBody(&s, service: s.string(service), &r)
+        return pamUnixBody(&s, service: service, &r)
     }
 
     /// The part after "pam_unix(svc:type): ", also written as "sshd(pam_unix)[pid]: ..." by old PAM.
-    static func pamUnixBody(service svc: String, message: String, details: inout JSONObject) -> String? {
-        var m = message
-        var r = Result(details: JSONObject())
-        swap(&r.details, &details)
-        defer { swap(&r.details, &details) }
-        let mark = r.details.count
-        let ok = m.withUTF8 { p in
-            var s = ByteScanner(p)
-            return pamUnixBody(&s, service: svc, &r)
-        }
-        if !ok { r.details.members.removeSubrange(mark...) }
-        return ok ? r.category : nil
-    }
-
-    private static func pamUnixBody(_ s: inout ByteScanner, service svc: String, _ r: inout Result) -> Bool {
+    private static func pamUnixBody(_ s: inout ByteScanner, service svc: Range<Int>, _ r: inout Result) -> Bool {
         // Scheduled jobs and user managers open sessions all day: not logins.
-        if svc == "cron" || svc == "systemd-user" || svc == "CRON" { return false }
-        r.add("service", .string(svc))
+        if eq(s, svc, "cron") || eq(s, svc, "CRON") || eq(s, svc, "systemd-user") { return false }
+        r.add("service", slice: svc)
         if s.eat("authentication failure;") {
-            r.add("action", "failed")
+            r.add("action", literal: "failed")
             r.add("success", false)
             // key=value pairs; "user" is the account being authenticated.
-            var rhost: String?, user: String?, logname: String?
+            var rhost: Range<Int>?, user: Range<Int>?, logname: Range<Int>?
             while !s.atEnd {
                 s.skipSpaces()
                 let w = s.word()
-                guard let eqAt = s.p[w].firstIndex(of: UInt8(ascii: "=")) else { continue }
-                let k = s.string(w.lowerBound..<eqAt)
-                let v = s.string((eqAt + 1)..<w.upperBound)
-                guard !v.isEmpty else { continue }
-                switch k {
-                case "rhost": rhost = v
-                case "user": user = v
-                case "logname": logname = v
-                default: break
-                }
+                var eqAt = w.lowerBound
+                while eqAt < w.upperBound, s.p[eqAt] != UInt8(ascii: "=") { eqAt += 1 }
+                guard eqAt < w.upperBound, eqAt + 1 < w.upperBound else { continue }
+                let k = w.lowerBound..<eqAt, v = (eqAt + 1)..<w.upperBound
+                if eq(s, k, "rhost") { rhost = v } else if eq(s, k, "user") { user = v } else if eq(s, k, "logname") { logname = v }
             }
-            if let user { r.add("username", .string(user)) }
-            if let logname { r.add("logname", .string(logname)) }
-            if let rhost {
-                var h = rhost
-                let isIP = h.withUTF8 { ByteScanner($0).isIP(0..<$0.count) }
-                r.add(isIP ? "sourceipaddress" : "sourcehostname", .string(rhost))
-            }
+            if let user { r.add("username", slice: user) }
+            if let logname { r.add("logname", slice: logname) }
+            if let rhost { r.add(s.isIP(rhost) ? "sourceipaddress" : "sourcehostname", slice: rhost) }
             return true
         }
         if s.eat("session opened for user ") {
-            r.add("action", "session opened")
+            r.add("action", literal: "session opened")
             r.add("success", true)
             sessionUsers(&s, into: &r)
             return true
         }
         if s.eat("session closed for user ") {
-            r.add("action", "session closed")
+            r.add("action", literal: "session closed")
             sessionUsers(&s, into: &r)
             return true
         }
         if s.eat("check pass; user unknown") {
-            r.add("action", "failed")
+            r.add("action", literal: "failed")
             r.add("success", false)
             r.add("invaliduser", true)
             return true
@@ -246,12 +218,12 @@ enum AuthRecognizer {
         let w = s.word()
         var e = w.lowerBound
         while e < w.upperBound, s.p[e] != UInt8(ascii: "(") { e += 1 }
-        r.add("username", .string(s.string(w.lowerBound..<e)))
+        r.add("username", slice: w.lowerBound..<e)
         if s.eat(" by ") {
             let b = s.word()
             var be = b.lowerBound
             while be < b.upperBound, s.p[be] != UInt8(ascii: "(") { be += 1 }
-            if be > b.lowerBound { r.add("byuser", .string(s.string(b.lowerBound..<be))) }
+            if be > b.lowerBound { r.add("byuser", slice: b.lowerBound..<be) }
         }
     }
 
@@ -261,41 +233,44 @@ enum AuthRecognizer {
     private static func sudo(_ s: inout ByteScanner, _ r: inout Result) -> Bool {
         s.skipSpaces()
         guard let user = s.upTo(" : ") else { return false }
-        r.add("username", .string(s.string(user)))
-        var reason: String?
-        var fields: [(String, String)] = []
+        r.add("username", slice: user)
+        var reason: Range<Int>?
+        var fields: [(key: Range<Int>, value: Range<Int>)] = []
         while !s.atEnd {
             let part = s.upTo(" ; ") ?? {
                 let start = s.i
                 s.i = s.p.count
                 return start..<s.p.count
             }()
-            if let eqAt = s.p[part].firstIndex(of: UInt8(ascii: "=")),
-               s.p[part.lowerBound..<eqAt].allSatisfy({ $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) {
-                fields.append((s.string(part.lowerBound..<eqAt).lowercased(), s.string((eqAt + 1)..<part.upperBound)))
+            var eqAt = part.lowerBound
+            while eqAt < part.upperBound, s.p[eqAt] >= UInt8(ascii: "A"), s.p[eqAt] <= UInt8(ascii: "Z") { eqAt += 1 }
+            if eqAt > part.lowerBound, eqAt < part.upperBound, s.p[eqAt] == UInt8(ascii: "=") {
+                fields.append((part.lowerBound..<eqAt, (eqAt + 1)..<part.upperBound))
             } else if reason == nil {
-                reason = s.string(part)
+                reason = part
             }
         }
-        guard fields.contains(where: { $0.0 == "command" || $0.0 == "tty" }) || reason != nil else { return false }
+        guard reason != nil || fields.contains(where: { eq(s, $0.key, "COMMAND") || eq(s, $0.key, "TTY") }) else { return false }
         if let reason {
-            r.add("action", .string(reason))
+            r.add("action", slice: reason)
             r.add("success", false)
             r.add("error", true)
             // Policy refusals are authorization failures; bad passwords are authentication ones.
-            if reason.contains("NOT in sudoers") || reason.contains("not allowed") || reason.contains("NOT allowed") {
+            if s.find("NOT in sudoers", from: reason.lowerBound).map({ $0 < reason.upperBound }) == true
+                || s.find("not allowed", from: reason.lowerBound).map({ $0 < reason.upperBound }) == true
+                || s.find("NOT allowed", from: reason.lowerBound).map({ $0 < reason.upperBound }) == true {
                 r.category = "authorization"
             }
         } else {
-            r.add("action", "sudo")
+            r.add("action", literal: "sudo")
             r.add("success", true)
         }
-        for (k, v) in fields {
-            switch k {
-            case "user": r.add("targetuser", .string(v))
-            case "command", "tty", "pwd": r.add(k, .string(v))
-            default: r.add("sudo" + k, .string(v))
-            }
+        for f in fields {
+            if eq(s, f.key, "USER") { r.add("targetuser", slice: f.value) }
+            else if eq(s, f.key, "COMMAND") { r.add("command", slice: f.value) }
+            else if eq(s, f.key, "TTY") { r.add("tty", slice: f.value) }
+            else if eq(s, f.key, "PWD") { r.add("pwd", slice: f.value) }
+            else { r.details.append(Detail(key: .string("sudo" + s.string(f.key).lowercased()), value: .text(.slice(f.value)))) }
         }
         return true
     }
@@ -309,35 +284,35 @@ enum AuthRecognizer {
             // "(to root) alice on pts/2"
             guard let target = s.upTo(") ") else { return false }
             let user = s.word()
-            r.add("action", "su")
-            r.add("success", .bool(!failed))
-            r.add("username", .string(s.string(user)))
-            r.add("targetuser", .string(s.string(target)))
-            if s.eat(" on ") { r.add("tty", .string(s.string(s.word()))) }
+            r.add("action", literal: "su")
+            r.add("success", !failed)
+            r.add("username", slice: user)
+            r.add("targetuser", slice: target)
+            if s.eat(" on ") { r.add("tty", slice: s.word()) }
             return true
         }
         if s.eat("Successful su for ") || (failed && s.eat("for ")) {
             // "Successful su for root by alice"
             let target = s.word()
             guard s.eat(" by ") else { return false }
-            r.add("action", "su")
-            r.add("success", .bool(!failed))
-            r.add("username", .string(s.string(s.word())))
-            r.add("targetuser", .string(s.string(target)))
+            r.add("action", literal: "su")
+            r.add("success", !failed)
+            r.add("username", slice: s.word())
+            r.add("targetuser", slice: target)
             return true
         }
         if s.eat("'su ") {
             // RFC 3164's own example: "'su root' failed for lonvick on /dev/pts/8"
             guard let target = s.upTo("' failed for ") else { return false }
-            r.add("action", "su")
+            r.add("action", literal: "su")
             r.add("success", false)
-            r.add("username", .string(s.string(s.word())))
-            r.add("targetuser", .string(s.string(target)))
-            if s.eat(" on ") { r.add("tty", .string(s.string(s.word()))) }
+            r.add("username", slice: s.word())
+            r.add("targetuser", slice: target)
+            if s.eat(" on ") { r.add("tty", slice: s.word()) }
             return true
         }
         if s.eat("pam_authenticate: Authentication failure") {
-            r.add("action", "su")
+            r.add("action", literal: "su")
             r.add("success", false)
             return true
         }
@@ -346,11 +321,11 @@ enum AuthRecognizer {
             let ok = s.p[s.i - 2] == UInt8(ascii: "+")
             let tty = s.word()
             guard s.eat(" "), let user = s.upTo(":") else { return false }
-            r.add("action", "su")
-            r.add("success", .bool(ok))
-            r.add("username", .string(s.string(user)))
-            r.add("targetuser", .string(s.string(s.word())))
-            r.add("tty", .string(s.string(tty)))
+            r.add("action", literal: "su")
+            r.add("success", ok)
+            r.add("username", slice: user)
+            r.add("targetuser", slice: s.word())
+            r.add("tty", slice: tty)
             return true
         }
         return false
@@ -362,11 +337,11 @@ enum AuthRecognizer {
         if s.eat("FAILED LOGIN ") {
             // "FAILED LOGIN (1) on '/dev/tty1' FOR 'root', Authentication failure"
             // "FAILED LOGIN 1 FROM host FOR user, Authentication failure"
-            r.add("action", "failed")
+            r.add("action", literal: "failed")
             r.add("success", false)
             if let tty = s.find(" on '", from: s.i) {
                 var t = ByteScanner(s.p, at: tty + 5)
-                if let v = t.upTo("'") { r.add("tty", .string(s.string(v))) }
+                if let v = t.upTo("'") { r.add("tty", slice: v) }
             }
             if let from = s.find(" FROM ", from: s.i) {
                 var t = ByteScanner(s.p, at: from + 6)
@@ -376,17 +351,17 @@ enum AuthRecognizer {
             if let forAt = s.find(" FOR ", from: s.i) {
                 var t = ByteScanner(s.p, at: forAt + 5)
                 let quoted = t.eat("'")
-                if let u = quoted ? t.upTo("'") : t.upTo(",") { r.add("username", .string(s.string(u))) }
+                if let u = quoted ? t.upTo("'") : t.upTo(",") { r.add("username", slice: u) }
             }
             return true
         }
         if s.eat("ROOT LOGIN ") {
-            r.add("action", "login")
+            r.add("action", literal: "login")
             r.add("success", true)
-            r.add("username", "root")
+            r.add("username", literal: "root")
             if let tty = s.find("on '", from: s.i) {
                 var t = ByteScanner(s.p, at: tty + 4)
-                if let v = t.upTo("'") { r.add("tty", .string(s.string(v))) }
+                if let v = t.upTo("'") { r.add("tty", slice: v) }
             }
             return true
         }
@@ -394,10 +369,10 @@ enum AuthRecognizer {
             // "LOGIN ON tty1 BY bob"
             let tty = s.word()
             guard s.eat(" BY ") else { return false }
-            r.add("action", "login")
+            r.add("action", literal: "login")
             r.add("success", true)
-            r.add("username", .string(s.string(s.word())))
-            r.add("tty", .string(s.string(tty)))
+            r.add("username", slice: s.word())
+            r.add("tty", slice: tty)
             return true
         }
         return false

@@ -1,8 +1,51 @@
 import MozDefEvent
 
-/// A syslog record after framing and parsing, before it becomes a MozDef event.
+/// A syslog record after parsing, before it becomes a MozDef event.
+///
+/// Fields are byte ranges of `bytes`: the record itself followed by any text the
+/// parser derived (unescaped SD-PARAM values). `bytes` is valid UTF-8 (records that
+/// were not are repaired field by field with U+FFFD). The String properties are
+/// views for tests and slow paths.
 public struct SyslogMessage: Sendable, Equatable {
     public enum Format: Sendable, Equatable { case rfc5424, rfc3164 }
+
+    public struct SDParamRange: Sendable, Equatable {
+        public var name: Range<Int>
+        public var value: Range<Int>
+    }
+    public struct SDElementRange: Sendable, Equatable {
+        public var id: Range<Int>
+        public var params: [SDParamRange]
+    }
+
+    public var format: Format
+    public var bytes: [UInt8] = []
+    /// PRIVAL; nil when the line had none (RFC 3164 relays then assume 13, user.notice).
+    public var priority: Int?
+    public var version: Int?
+    public var timestamp: Timestamp?
+    /// False when the source wrote a wall-clock time without a zone (the default zone was applied).
+    public var timestampHasZone: Bool = false
+    public var hostnameRange: Range<Int>?
+    public var appnameRange: Range<Int>?
+    public var procidRange: Range<Int>?
+    public var msgidRange: Range<Int>?
+    public var sd: [SDElementRange]?
+    /// MSG without a leading BOM; nil when absent or empty.
+    public var messageRange: Range<Int>?
+
+    public var facility: Int? { priority.map { $0 >> 3 } }
+    public var severity: Int? { priority.map { $0 & 7 } }
+
+    public init(format: Format) { self.format = format }
+
+    public func string(_ r: Range<Int>) -> String { String(decoding: bytes[r], as: UTF8.self) }
+
+    public var hostname: String? { hostnameRange.map(string) }
+    public var appname: String? { appnameRange.map(string) }
+    public var procid: String? { procidRange.map(string) }
+    public var msgid: String? { msgidRange.map(string) }
+    public var message: String? { messageRange.map(string) }
 
     public struct SDParam: Sendable, Equatable {
         public var name: String
@@ -12,26 +55,9 @@ public struct SyslogMessage: Sendable, Equatable {
         public var id: String
         public var params: [SDParam]
     }
-
-    public var format: Format
-    /// PRIVAL; nil when the line had none (RFC 3164 relays then assume 13, user.notice).
-    public var priority: Int?
-    public var version: Int?
-    public var timestamp: Timestamp?
-    /// False when the source wrote a wall-clock time without a zone (the default zone was applied).
-    public var timestampHasZone: Bool = false
-    public var hostname: String?
-    public var appname: String?
-    public var procid: String?
-    public var msgid: String?
-    public var structuredData: [SDElement]?
-    /// MSG without a leading BOM; nil when absent or empty.
-    public var message: String?
-
-    public var facility: Int? { priority.map { $0 >> 3 } }
-    public var severity: Int? { priority.map { $0 & 7 } }
-
-    public init(format: Format) { self.format = format }
+    public var structuredData: [SDElement]? {
+        sd.map { $0.map { e in SDElement(id: string(e.id), params: e.params.map { SDParam(name: string($0.name), value: string($0.value)) }) } }
+    }
 }
 
 /// Why a line is not valid syslog, with the 0-based byte column where parsing stopped.

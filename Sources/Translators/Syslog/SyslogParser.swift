@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import MozDefEvent
 
 /// Parses RFC 5424 and RFC 3164 syslog lines from bytes.
@@ -15,7 +18,6 @@ public struct SyslogParser: Sendable {
     public let referenceTime: Int64
     /// The reference's year in `zone`, computed once rather than per line.
     private let referenceYear: Int64
-    private let smallStrings = FastString.smallLayoutOK
 
     public init(strict: Bool = false, zone: ZoneInfo = .utc, referenceTime: Int64) {
         self.strict = strict
@@ -32,6 +34,42 @@ public struct SyslogParser: Sendable {
     }
 
     public func parse(_ p: UnsafeBufferPointer<UInt8>) throws(SyslogError) -> SyslogMessage {
+        var extra: [UInt8] = []
+        var m = try parseRanges(p, extra: &extra)
+        finish(&m, p, extra)
+        return m
+    }
+
+    /// Fills `m.bytes` with the record and the derived text, repairing invalid UTF-8
+    /// field by field (ranges move) so every slice stays valid UTF-8 for JSON.
+    private func finish(_ m: inout SyslogMessage, _ p: UnsafeBufferPointer<UInt8>, _ extra: [UInt8]) {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(p.count + extra.count)
+        bytes.append(contentsOf: p)
+        bytes.append(contentsOf: extra)
+        if UTF8Validation.isValid(p) && (extra.isEmpty || extra.withUnsafeBufferPointer(UTF8Validation.isValid)) {
+            m.bytes = bytes
+            return
+        }
+        var out: [UInt8] = []
+        func move(_ r: Range<Int>?) -> Range<Int>? {
+            guard let r else { return nil }
+            let start = out.count
+            out.append(contentsOf: String(decoding: bytes[r], as: UTF8.self).utf8)
+            return start..<out.count
+        }
+        m.hostnameRange = move(m.hostnameRange)
+        m.appnameRange = move(m.appnameRange)
+        m.procidRange = move(m.procidRange)
+        m.msgidRange = move(m.msgidRange)
+        m.messageRange = move(m.messageRange)
+        m.sd = m.sd?.map { e in
+            SyslogMessage.SDElementRange(id: move(e.id)!, params: e.params.map { .init(name: move($0.name)!, value: move($0.value)!) })
+        }
+        m.bytes = out
+    }
+
+    private func parseRanges(_ p: UnsafeBufferPointer<UInt8>, extra: inout [UInt8]) throws(SyslogError) -> SyslogMessage {
         var i = 0
         // Leading blanks appear in some relays' output; RFC 5424 allows none.
         if !strict { while i < p.count, p[i] == 0x20 || p[i] == 0x09 { i += 1 } }
@@ -49,7 +87,7 @@ public struct SyslogParser: Sendable {
             while j < p.count, Digits.isDigit(p[j]), j - i < 4 { v = v * 10 + Int(p[j] &- 48); j += 1 }
             if j < p.count, p[j] == 0x20, j - i <= 3 {
                 do {
-                    return try parse5424(p, at: j + 1, priority: priority, version: v)
+                    return try parse5424(p, at: j + 1, priority: priority, version: v, extra: &extra)
                 } catch {
                     if strict { throw error }
                     // A damaged RFC 5424 line: fall through to the best-effort RFC 3164 reading.
@@ -94,7 +132,8 @@ public struct SyslogParser: Sendable {
 
     // MARK: RFC 5424
 
-    private func parse5424(_ p: UnsafeBufferPointer<UInt8>, at start: Int, priority: Int, version: Int) throws(SyslogError) -> SyslogMessage {
+    private func parse5424(_ p: UnsafeBufferPointer<UInt8>, at start: Int, priority: Int, version: Int,
+                           extra: inout [UInt8]) throws(SyslogError) -> SyslogMessage {
         var m = SyslogMessage(format: .rfc5424)
         m.priority = priority
         m.version = version
@@ -113,27 +152,29 @@ public struct SyslogParser: Sendable {
             i += t.length
         }
         try expectSpace(p, &i, "parsing error")
-        m.hostname = try headerField(p, &i, max: 255, "expecting an hostname (from 1 to max 255 US-ASCII characters) or a nil value")
+        m.hostnameRange = try headerField(p, &i, max: 255, "expecting an hostname (from 1 to max 255 US-ASCII characters) or a nil value")
         try expectSpace(p, &i, "expecting an app-name (from 1 to max 48 US-ASCII characters) or a nil value")
-        m.appname = try headerField(p, &i, max: 48, "expecting an app-name (from 1 to max 48 US-ASCII characters) or a nil value")
+        m.appnameRange = try headerField(p, &i, max: 48, "expecting an app-name (from 1 to max 48 US-ASCII characters) or a nil value")
         try expectSpace(p, &i, "expecting a procid (from 1 to max 128 US-ASCII characters) or a nil value")
-        m.procid = try headerField(p, &i, max: 128, "expecting a procid (from 1 to max 128 US-ASCII characters) or a nil value")
+        m.procidRange = try headerField(p, &i, max: 128, "expecting a procid (from 1 to max 128 US-ASCII characters) or a nil value")
         try expectSpace(p, &i, "expecting a msgid (from 1 to max 32 US-ASCII characters) or a nil value")
-        m.msgid = try headerField(p, &i, max: 32, "expecting a msgid (from 1 to max 32 US-ASCII characters) or a nil value")
+        m.msgidRange = try headerField(p, &i, max: 32, "expecting a msgid (from 1 to max 32 US-ASCII characters) or a nil value")
         try expectSpace(p, &i, "expecting a structured data section containing one or more elements (`[id( key=\"value\")*]+`) or a nil value")
         // STRUCTURED-DATA
         if i < p.count, p[i] == UInt8(ascii: "-") {
             i += 1
         } else if i < p.count, p[i] == UInt8(ascii: "[") {
             let sdStart = i
+            let extraStart = extra.count
             do {
-                m.structuredData = try parseSD(p, &i)
+                m.sd = try parseSD(p, &i, extra: &extra)
             } catch {
                 if strict { throw error }
                 // Lenient: unparseable SD stays in the message rather than being lost.
-                m.structuredData = nil
+                m.sd = nil
+                extra.removeSubrange(extraStart...)
                 i = sdStart
-                m.message = messageString(p, from: i)
+                m.messageRange = messageRange(p, from: i)
                 return m
             }
         } else {
@@ -150,7 +191,7 @@ public struct SyslogParser: Sendable {
                !UTF8Validation.isValid(UnsafeBufferPointer(rebasing: p[(i + 3)...])) {
                 throw SyslogError("expecting a free-form optional message in UTF-8 (starting with or without BOM) or a free-form optional message in any encoding (starting without BOM)", column: i + 3)
             }
-            m.message = messageString(p, from: i)
+            m.messageRange = messageRange(p, from: i)
         }
         return m
     }
@@ -161,7 +202,7 @@ public struct SyslogParser: Sendable {
     }
 
     /// NILVALUE or 1*max PRINTUSASCII, ended by a space (or the end of the line).
-    private func headerField(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int, max: Int, _ why: String) throws(SyslogError) -> String? {
+    private func headerField(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int, max: Int, _ why: String) throws(SyslogError) -> Range<Int>? {
         let start = i
         while i < p.count, p[i] > 32, p[i] < 127 { i += 1 }
         let n = i - start
@@ -169,22 +210,21 @@ public struct SyslogParser: Sendable {
         if i < p.count, p[i] != 0x20 { throw SyslogError(why, column: i) }
         if strict && n > max { throw SyslogError(why, column: start + max) }
         if n == 1 && p[start] == UInt8(ascii: "-") { return nil }
-        return FastString.make(UnsafeBufferPointer(rebasing: p[start..<i]), small: smallStrings)
+        return start..<i
     }
 
     private static let sdParamError = "expecting a structured data parameter (`key=\"value\"`, both part from 1 to max 32 US-ASCII characters; key cannot contain `=`, ` `, `]`, and `\"`, while value cannot contain `]`, backslash, and `\"` unless escaped)"
     private static let sdIDError = "expecting a structured data element id (from 1 to max 32 US-ASCII characters; except `=`, ` `, `]`, and `\"`"
 
-    private func parseSD(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int) throws(SyslogError) -> [SyslogMessage.SDElement] {
-        var elements: [SyslogMessage.SDElement] = []
+    private func parseSD(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int, extra: inout [UInt8]) throws(SyslogError) -> [SyslogMessage.SDElementRange] {
+        var elements: [SyslogMessage.SDElementRange] = []
         elements.reserveCapacity(4)
         while i < p.count, p[i] == UInt8(ascii: "[") {
             i += 1
             guard let id = sdName(p, &i) else { throw SyslogError(Self.sdIDError, column: i) }
-            if elements.contains(where: { $0.id == id }) {
-                if strict { throw SyslogError("duplicate structured data element id", column: i) }
-            }
-            var params: [SyslogMessage.SDParam] = []
+            let dup = elements.firstIndex { same(p, $0.id, id) }
+            if dup != nil && strict { throw SyslogError("duplicate structured data element id", column: i) }
+            var params: [SyslogMessage.SDParamRange] = []
             params.reserveCapacity(8)
             while true {
                 guard i < p.count else { throw SyslogError(Self.sdParamError, column: i) }
@@ -199,10 +239,10 @@ public struct SyslogParser: Sendable {
                 if !strict { while i < p.count, p[i] == 0x20 { i += 1 } }
                 guard i < p.count, p[i] == UInt8(ascii: "\"") else { throw SyslogError(Self.sdParamError, column: i) }
                 i += 1
-                let value = try sdValue(p, &i)
+                let value = try sdValue(p, &i, extra: &extra)
                 params.append(.init(name: name, value: value))
             }
-            if let k = elements.firstIndex(where: { $0.id == id }) {
+            if let k = dup {
                 elements[k].params.append(contentsOf: params)  // lenient: merge duplicates
             } else {
                 elements.append(.init(id: id, params: params))
@@ -212,7 +252,7 @@ public struct SyslogParser: Sendable {
     }
 
     /// SD-NAME: 1*32 PRINTUSASCII except `=`, SP, `]`, `"`.
-    private func sdName(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int) -> String? {
+    private func sdName(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int) -> Range<Int>? {
         let start = i
         while i < p.count {
             let b = p[i]
@@ -221,12 +261,13 @@ public struct SyslogParser: Sendable {
         }
         let n = i - start
         guard n > 0, !strict || n <= 32 else { return nil }
-        return FastString.make(UnsafeBufferPointer(rebasing: p[start..<i]), small: smallStrings)
+        return start..<i
     }
 
     /// PARAM-VALUE up to the closing quote; `\"`, `\\` and `\]` are unescaped,
     /// any other backslash is kept as written (RFC 5424 §6.3.3).
-    private func sdValue(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int) throws(SyslogError) -> String {
+    /// The range is in `p`, or past `p.count` in `extra` when unescaping changed the bytes.
+    private func sdValue(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int, extra: inout [UInt8]) throws(SyslogError) -> Range<Int> {
         let start = i
         var hasEscape = false
         while i < p.count {
@@ -248,31 +289,33 @@ public struct SyslogParser: Sendable {
         let raw = UnsafeBufferPointer(rebasing: p[start..<i])
         i += 1  // closing quote
         if strict, !UTF8Validation.isValid(raw) { throw SyslogError(Self.sdParamError, column: start) }
-        if !hasEscape { return FastString.make(raw, small: smallStrings) }
-        var out: [UInt8] = []
-        out.reserveCapacity(raw.count)
+        if !hasEscape { return start..<(start + raw.count) }
+        let outStart = p.count + extra.count
         var k = 0
         while k < raw.count {
             let b = raw[k]
             if b == UInt8(ascii: "\\"), k + 1 < raw.count,
                raw[k + 1] == UInt8(ascii: "\"") || raw[k + 1] == UInt8(ascii: "\\") || raw[k + 1] == UInt8(ascii: "]") {
-                out.append(raw[k + 1])
+                extra.append(raw[k + 1])
                 k += 2
             } else {
-                out.append(b)
+                extra.append(b)
                 k += 1
             }
         }
-        return String(decoding: out, as: UTF8.self)
+        return outStart..<(p.count + extra.count)
     }
 
-    /// MSG from `i` to the end, BOM stripped; nil when empty. Invalid UTF-8 is
-    /// repaired with U+FFFD so the event stays valid JSON.
-    private func messageString(_ p: UnsafeBufferPointer<UInt8>, from start: Int) -> String? {
+    /// MSG from `i` to the end, BOM stripped; nil when empty.
+    private func messageRange(_ p: UnsafeBufferPointer<UInt8>, from start: Int) -> Range<Int>? {
         var i = start
         if i + 3 <= p.count, p[i] == 0xEF, p[i + 1] == 0xBB, p[i + 2] == 0xBF { i += 3 }
         guard i < p.count else { return nil }
-        return FastString.make(UnsafeBufferPointer(rebasing: p[i...]), small: smallStrings)
+        return i..<p.count
+    }
+
+    private func same(_ p: UnsafeBufferPointer<UInt8>, _ a: Range<Int>, _ b: Range<Int>) -> Bool {
+        a.count == b.count && memcmp(p.baseAddress! + a.lowerBound, p.baseAddress! + b.lowerBound, a.count) == 0
     }
 
     private func applyZone(_ ts: inout Timestamp) {
@@ -374,17 +417,17 @@ public struct SyslogParser: Sendable {
         var wordEnd = i
         while wordEnd < p.count, p[wordEnd] != 0x20 { wordEnd += 1 }
         if wordEnd > i, m.timestamp != nil, !looksLikeTag(p, i, wordEnd) {
-            m.hostname = FastString.make(UnsafeBufferPointer(rebasing: p[i..<wordEnd]), small: smallStrings)
+            m.hostnameRange = i..<wordEnd
             i = wordEnd
             if i < p.count { i += 1 }
         }
         // TAG: name[pid]: / name: / name[pid]
         if let tag = parseTag(p, i) {
-            m.appname = tag.name
-            m.procid = tag.pid
+            m.appnameRange = tag.name
+            m.procidRange = tag.pid
             i = tag.end
         }
-        m.message = messageString(p, from: i)
+        m.messageRange = messageRange(p, from: i)
         return m
     }
 
@@ -401,7 +444,7 @@ public struct SyslogParser: Sendable {
     }
 
     /// The tag is the word before the first `:` or `[`, with no space in it.
-    private func parseTag(_ p: UnsafeBufferPointer<UInt8>, _ start: Int) -> (name: String, pid: String?, end: Int)? {
+    private func parseTag(_ p: UnsafeBufferPointer<UInt8>, _ start: Int) -> (name: Range<Int>, pid: Range<Int>?, end: Int)? {
         var i = start
         while i < p.count {
             let b = p[i]
@@ -410,13 +453,13 @@ public struct SyslogParser: Sendable {
         }
         guard i > start, i < p.count else { return nil }
         let nameEnd = i
-        var pid: String?
+        var pid: Range<Int>?
         if p[i] == UInt8(ascii: "[") {
             let ps = i + 1
             var k = ps
             while k < p.count, p[k] != UInt8(ascii: "]"), p[k] != 0x20 { k += 1 }
             guard k < p.count, p[k] == UInt8(ascii: "]") else { return nil }
-            pid = FastString.make(UnsafeBufferPointer(rebasing: p[ps..<k]), small: smallStrings)
+            pid = ps..<k
             i = k + 1
             if i < p.count, p[i] == UInt8(ascii: ":") { i += 1 }
             else if i < p.count, p[i] != 0x20 { return nil }
@@ -426,6 +469,6 @@ public struct SyslogParser: Sendable {
             return nil  // "Some message here": a word, not a tag
         }
         if i < p.count, p[i] == 0x20 { i += 1 }  // the one space that separates TAG and MSG
-        return (FastString.make(UnsafeBufferPointer(rebasing: p[start..<nameEnd]), small: smallStrings), pid, i)
+        return (start..<nameEnd, pid, i)
     }
 }
