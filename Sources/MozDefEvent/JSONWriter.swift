@@ -1,3 +1,5 @@
+import CFastPath
+
 /// Hand-written JSON writer into one growable byte buffer (RFC 8259).
 ///
 /// Noncopyable with raw storage: every append is a capacity check and a store,
@@ -217,59 +219,21 @@ public struct JSONWriter: ~Copyable, @unchecked Sendable {
         return ctrl | quote | slash == 0
     }
 
-    /// Copies plain bytes a word at a time as it checks them and escapes only `"`,
-    /// `\\` and control bytes. Words are stored whole (hence the slack reserved);
-    /// only the bytes that belong to the string are counted.
+    /// Copies the string, escaping `"`, `\\` and control bytes (RFC 8259); the scan
+    /// runs 16 bytes at a time in C (SSE2).
     @usableFromInline mutating func appendEscaped(_ src: UnsafeBufferPointer<UInt8>) {
         let n = src.count
-        reserve(n + 2 + 8)
-        put(UInt8(ascii: "\""))
-        guard let s = src.baseAddress else { put(UInt8(ascii: "\"")); return }
-        var i = 0
-        while i < n {
-            var w: UInt64
-            let k = n - i
-            if k >= 8 {
-                w = UnsafeRawPointer(s + i).loadUnaligned(as: UInt64.self)
-            } else {
-                // A short tail, padded with harmless 'A's.
-                w = 0x4141_4141_4141_4141
-                withUnsafeMutableBytes(of: &w) { d in
-                    for j in 0..<k { d[j] = s[i + j] }
-                }
-            }
-            if Self.isPlain(w) {
-                UnsafeMutableRawPointer(base + count).storeBytes(of: w, as: UInt64.self)
-                let step = min(k, 8)
-                count += step
-                i += step
-                continue
-            }
-            // This word holds something to escape: byte by byte up to and including it.
-            let b = s[i]
-            if b >= 0x20 && b != 0x22 && b != 0x5C {
-                put(b)
-                i += 1
-                continue
-            }
-            // Room for the escape, the rest of the string, the closing quote and word slack.
-            reserve(6 + (n - i) + 1 + 8)
-            put(UInt8(ascii: "\\"))
-            switch b {
-            case 0x22: put(0x22)
-            case 0x5C: put(0x5C)
-            case 0x0A: put(UInt8(ascii: "n"))
-            case 0x0D: put(UInt8(ascii: "r"))
-            case 0x09: put(UInt8(ascii: "t"))
-            case 0x08: put(UInt8(ascii: "b"))
-            case 0x0C: put(UInt8(ascii: "f"))
-            default:
-                put(UInt8(ascii: "u")); put(UInt8(ascii: "0")); put(UInt8(ascii: "0"))
-                let h = Self.hex.utf8Start
-                put(h[Int(b >> 4)])
-                put(h[Int(b & 0xF)])
-            }
-            i += 1
+        guard let s = src.baseAddress else { raw("\"\""); return }
+        let plain = mds_json_plain_prefix(s, n)
+        if plain == n {
+            reserve(n + 2)
+            put(UInt8(ascii: "\""))
+            (base + count).update(from: s, count: n)
+            count += n
+        } else {
+            reserve(6 * n + 2)
+            put(UInt8(ascii: "\""))
+            count += mds_json_escape(base + count, s, n)
         }
         put(UInt8(ascii: "\""))
     }
@@ -306,12 +270,16 @@ public struct JSONWriter: ~Copyable, @unchecked Sendable {
             storeClock(local, from: base + start)
         }
         if t.fractionDigits > 0 {
+            // Nine digits right to left with constant divisors (multiplies), then keep the first n.
             put(UInt8(ascii: "."))
-            var div: Int32 = 100_000_000
-            for _ in 0..<min(Int(t.fractionDigits), 9) {
-                put(UInt8(48 + (t.nanoseconds / div) % 10))
-                div /= 10
+            var v = UInt32(t.nanoseconds)
+            var k = 9
+            while k > 0 {
+                k -= 1
+                base[count + k] = UInt8(48 + v % 10)
+                v /= 10
             }
+            count += min(Int(t.fractionDigits), 9)
         }
         let o = Int(off)
         put(o < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
@@ -382,13 +350,10 @@ public enum UTF8Validation {
         let n = p.count
         guard let base = p.baseAddress else { return true }
         while i < n {
-            // ASCII runs eight bytes at a time: most log text is ASCII.
-            if i + 8 <= n, UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
-                i += 8
-                continue
-            }
+            // ASCII runs 16 bytes at a time (C, SSE2): most log text is ASCII.
+            i += mds_ascii_prefix(base + i, n - i)
+            if i == n { break }
             let b0 = p[i]
-            if b0 < 0x80 { i += 1; continue }
             let len: Int
             var lo: UInt8 = 0x80, hi: UInt8 = 0xBF
             switch b0 {

@@ -159,7 +159,7 @@ public final class ConvertJob {
     private func forEachRecord(_ reader: inout LineReader, sourceName: String, formatName: String,
                                translator: any Translator, fixedNow: Timestamp?, output: LineOutput,
                                rejects: RejectsWriter?, bytesBefore: Int) throws {
-        var ctx = RecordContext(source: sourceName, received: fixedNow ?? Clock.now())
+        var ctx = RecordContext(source: sourceName, received: fixedNow ?? Clock.received())
         var bytesSeen = 0
         try reader.forEachLine { line, number in
             bytesSeen &+= line.count &+ 1
@@ -168,7 +168,7 @@ public final class ConvertJob {
                 return
             }
             summary.recordsIn += 1
-            if fixedNow == nil { ctx.received = Clock.now() }
+            if fixedNow == nil { ctx.received = Clock.received() }
             let event: Event
             do throws(TranslationError) {
                 event = try translator.translate(line, context: ctx)

@@ -270,6 +270,17 @@ public struct SyslogParser: Sendable {
     private func sdValue(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int, extra: inout [UInt8]) throws(SyslogError) -> Range<Int> {
         let start = i
         var hasEscape = false
+        // Fast path: the closing quote with no backslash (or, strict, ']') before it.
+        if let q = memchr(p.baseAddress! + i, Int32(UInt8(ascii: "\"")), p.count - i) {
+            let end = p.baseAddress!.distance(to: q.assumingMemoryBound(to: UInt8.self))
+            if memchr(p.baseAddress! + i, Int32(UInt8(ascii: "\\")), end - i) == nil,
+               !strict || memchr(p.baseAddress! + i, Int32(UInt8(ascii: "]")), end - i) == nil {
+                let raw = UnsafeBufferPointer(rebasing: p[start..<end])
+                if strict, !UTF8Validation.isValid(raw) { throw SyslogError(Self.sdParamError, column: start) }
+                i = end + 1
+                return start..<end
+            }
+        }
         while i < p.count {
             let b = p[i]
             if b == UInt8(ascii: "\"") { break }
