@@ -6,6 +6,33 @@
 #include <emmintrin.h>
 #endif
 
+#if defined(__SSE2__)
+/// The k < 16 bytes at src in a block padded with 'A', read with overlapping
+/// fixed-size loads so nothing past src[k-1] is touched and no memcpy is called.
+static inline __m128i load_partial(const uint8_t *src, size_t k) {
+    uint8_t tail[16];
+    memset(tail, 'A', 16);
+    if (k >= 8) {
+        uint64_t a, b;
+        memcpy(&a, src, 8);
+        memcpy(&b, src + k - 8, 8);
+        memcpy(tail + k - 8, &b, 8);
+        memcpy(tail, &a, 8);
+    } else if (k >= 4) {
+        uint32_t a, b;
+        memcpy(&a, src, 4);
+        memcpy(&b, src + k - 4, 4);
+        memcpy(tail + k - 4, &b, 4);
+        memcpy(tail, &a, 4);
+    } else if (k > 0) {
+        tail[0] = src[0];
+        tail[k / 2] = src[k / 2];
+        tail[k - 1] = src[k - 1];
+    }
+    return _mm_loadu_si128((const __m128i *)tail);
+}
+#endif
+
 size_t mds_json_plain_prefix(const uint8_t *src, size_t n) {
     size_t i = 0;
 #if defined(__SSE2__)
@@ -22,10 +49,7 @@ size_t mds_json_plain_prefix(const uint8_t *src, size_t n) {
     }
     if (i < n) {
         // The short tail, copied into a block padded with a harmless byte.
-        uint8_t tail[16];
-        memset(tail, 'A', 16);
-        memcpy(tail, src + i, n - i);
-        __m128i v = _mm_loadu_si128((const __m128i *)tail);
+        __m128i v = load_partial(src + i, n - i);
         __m128i bad = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, slash)),
                                    _mm_cmplt_epi8(_mm_xor_si128(v, bias), limit));
         int mask = _mm_movemask_epi8(bad);
@@ -39,6 +63,48 @@ size_t mds_json_plain_prefix(const uint8_t *src, size_t n) {
     }
     return n;
 #endif
+}
+
+size_t mds_json_string(uint8_t *dst, const uint8_t *src, size_t n) {
+    uint8_t *out = dst;
+    *out++ = '"';
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i slash = _mm_set1_epi8('\\');
+    const __m128i bias = _mm_set1_epi8((char)0x80);
+    const __m128i limit = _mm_set1_epi8((char)(0x20 ^ 0x80));
+    size_t i = 0;
+    // Check and copy 16 bytes at a time; a short tail goes through a padded block.
+    while (i < n) {
+        size_t k = n - i;
+        __m128i v;
+        if (k >= 16) {
+            v = _mm_loadu_si128((const __m128i *)(src + i));
+        } else {
+            v = load_partial(src + i, k);
+        }
+        __m128i bad = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, slash)),
+                                   _mm_cmplt_epi8(_mm_xor_si128(v, bias), limit));
+        int mask = _mm_movemask_epi8(bad);
+        if (mask == 0) {
+            _mm_storeu_si128((__m128i *)out, v);
+            size_t step = k < 16 ? k : 16;
+            out += step;
+            i += step;
+            continue;
+        }
+        // Plain bytes before the first special one, then the rest escaped.
+        size_t plain = (size_t)__builtin_ctz((unsigned)mask);
+        _mm_storeu_si128((__m128i *)out, v);
+        out += plain;
+        out += mds_json_escape(out, src + i + plain, n - i - plain);
+        break;
+    }
+#else
+    out += mds_json_escape(out, src, n);
+#endif
+    *out++ = '"';
+    return (size_t)(out - dst);
 }
 
 size_t mds_json_escape(uint8_t *dst, const uint8_t *src, size_t n) {

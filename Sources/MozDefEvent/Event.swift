@@ -24,8 +24,10 @@ public struct Event: Sendable {
     public var processnameText: Text?
     public var sourceText: Text?
     public var summaryText: Text
-    /// `details` in its stored form; see `details` for the JSONObject view.
-    public var detailMembers: [Detail]
+    /// Details in compact form (slices, literals, numbers; written first), then any
+    /// others as JSON values. See `details` for the JSONObject view of both.
+    public var detailFields: [DetailField]
+    public var extraDetails: JSONObject
 
     public init(timestamp: Timestamp, receivedTimestamp: Timestamp, category: String,
                 hostname: String? = nil, processid: String? = nil, processname: String? = nil,
@@ -42,7 +44,8 @@ public struct Event: Sendable {
         processnameText = processname.map(Text.string)
         sourceText = source.map(Text.string)
         summaryText = .string(summary)
-        detailMembers = details.members.map { Detail(key: .string($0.key), value: .json($0.value)) }
+        detailFields = []
+        extraDetails = details
     }
 
     /// An event over `bytes` (which must be valid UTF-8), for translators that fill
@@ -55,7 +58,8 @@ public struct Event: Sendable {
         tags = []
         categoryText = category
         summaryText = summary
-        detailMembers = []
+        detailFields = []
+        extraDetails = JSONObject()
     }
 
     /// Adds derived text (e.g. an unescaped value) to the event's bytes; valid UTF-8 only.
@@ -101,19 +105,40 @@ public struct Event: Sendable {
     /// The details as a JSON object (materialised; setting replaces them).
     public var details: JSONObject {
         get {
-            var o = JSONObject()
-            o.members = detailMembers.map { JSONObject.Member(key: string($0.key), value: json($0.value)) }
+            var stack: [(key: String, object: JSONObject)] = [("", JSONObject())]
+            for f in detailFields {
+                switch f.kind {
+                case .objectStart:
+                    stack.append((key(f), JSONObject()))
+                case .objectEnd:
+                    let (k, o) = stack.removeLast()
+                    stack[stack.count - 1].object.append(k, .object(o))
+                default:
+                    stack[stack.count - 1].object.append(key(f), value(f))
+                }
+            }
+            var o = stack[0].object
+            for m in extraDetails.members { o.append(m.key, m.value) }
             return o
         }
-        set { detailMembers = newValue.members.map { Detail(key: .string($0.key), value: .json($0.value)) } }
+        set {
+            detailFields = []
+            extraDetails = newValue
+        }
     }
 
-    func json(_ v: DetailValue) -> JSONValue {
-        switch v {
-        case .text(let t): .string(string(t))
-        case .json(let j): j
-        case .object(let members):
-            .object(JSONObject(members: members.map { JSONObject.Member(key: string($0.key), value: json($0.value)) }))
+    func key(_ f: DetailField) -> String {
+        if let p = f.keyPointer { return String(decoding: UnsafeBufferPointer(start: p, count: Int(f.keyB)), as: UTF8.self) }
+        return String(decoding: bytes[Int(f.keyA)..<Int(f.keyA + f.keyB)], as: UTF8.self)
+    }
+
+    func value(_ f: DetailField) -> JSONValue {
+        switch f.kind {
+        case .slice: .string(String(decoding: bytes[Int(f.a)..<Int(f.a + f.b)], as: UTF8.self))
+        case .literal: .string(String(decoding: UnsafeBufferPointer(start: f.valuePointer, count: Int(f.b)), as: UTF8.self))
+        case .int: .int(f.number)
+        case .bool: .bool(f.number != 0)
+        case .objectStart, .objectEnd: .null
         }
     }
 }
@@ -130,25 +155,81 @@ public enum Text: Sendable {
     }
 }
 
-/// One member of an event's details in stored form.
-public struct Detail: Sendable {
-    public var key: Text
-    public var value: DetailValue
-    public init(key: Text, value: DetailValue) {
-        self.key = key
-        self.value = value
-    }
-    public init(_ key: StaticString, _ value: DetailValue) {
-        self.key = .literal(key)
-        self.value = value
-    }
-}
+/// One detail in compact, trivially copyable form: keys and string values are
+/// static literals or ranges of the event's bytes; nested objects are written as
+/// `objectStart` … `objectEnd` runs. Literal pointers refer to static storage.
+/// Destroying an array of these is a single free, which matters per record.
+public struct DetailField: @unchecked Sendable {
+    public enum Kind: UInt8, Sendable { case slice, literal, int, bool, objectStart, objectEnd }
+    /// A static key, or nil when the key is the slice keyA..<keyA+keyB.
+    public var keyPointer: UnsafePointer<UInt8>?
+    public var keyA: UInt32
+    public var keyB: UInt32
+    public var kind: Kind
+    public var valuePointer: UnsafePointer<UInt8>?
+    public var a: UInt32
+    public var b: UInt32
+    public var number: Int64
 
-public enum DetailValue: Sendable {
-    case text(Text)
-    case json(JSONValue)
-    /// A nested object whose members may be slices too (e.g. structured data).
-    case object([Detail])
+    @inline(__always) init(key: StaticString, kind: Kind, valuePointer: UnsafePointer<UInt8>? = nil,
+                           a: UInt32 = 0, b: UInt32 = 0, number: Int64 = 0) {
+        keyPointer = key.utf8Start
+        keyA = 0
+        keyB = UInt32(key.utf8CodeUnitCount)
+        self.kind = kind
+        self.valuePointer = valuePointer
+        self.a = a
+        self.b = b
+        self.number = number
+    }
+
+    @inline(__always) init(keySlice k: Range<Int>, kind: Kind, a: UInt32 = 0, b: UInt32 = 0) {
+        keyPointer = nil
+        keyA = UInt32(k.lowerBound)
+        keyB = UInt32(k.count)
+        self.kind = kind
+        valuePointer = nil
+        self.a = a
+        self.b = b
+        number = 0
+    }
+
+    /// `key: bytes[r]`
+    @inline(__always) public static func slice(_ key: StaticString, _ r: Range<Int>) -> DetailField {
+        DetailField(key: key, kind: .slice, a: UInt32(r.lowerBound), b: UInt32(r.count))
+    }
+    /// `bytes[key]: bytes[r]`
+    @inline(__always) public static func slice(key k: Range<Int>, _ r: Range<Int>) -> DetailField {
+        DetailField(keySlice: k, kind: .slice, a: UInt32(r.lowerBound), b: UInt32(r.count))
+    }
+    /// A literal value: plain ASCII.
+    @inline(__always) public static func literal(_ key: StaticString, _ v: StaticString) -> DetailField {
+        DetailField(key: key, kind: .literal, valuePointer: v.utf8Start, b: UInt32(v.utf8CodeUnitCount))
+    }
+    @inline(__always) public static func int(_ key: StaticString, _ v: Int64) -> DetailField {
+        DetailField(key: key, kind: .int, number: v)
+    }
+    @inline(__always) public static func bool(_ key: StaticString, _ v: Bool) -> DetailField {
+        DetailField(key: key, kind: .bool, number: v ? 1 : 0)
+    }
+    @inline(__always) public static func objectStart(_ key: StaticString) -> DetailField {
+        DetailField(key: key, kind: .objectStart)
+    }
+    @inline(__always) public static func objectStart(key k: Range<Int>) -> DetailField {
+        DetailField(keySlice: k, kind: .objectStart)
+    }
+    public static var objectEnd: DetailField { DetailField(key: "", kind: .objectEnd) }
+
+    /// The key's bytes (static, or in the event's bytes).
+    @inline(__always) func keyBytes(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: keyPointer ?? bytes.baseAddress! + Int(keyA), count: Int(keyB))
+    }
+
+    /// True when the keys are the same bytes.
+    public func sameKey(as other: DetailField, in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let x = keyBytes(bytes), y = other.keyBytes(bytes)
+        return x.count == y.count && x.elementsEqual(y)
+    }
 }
 
 extension Event: Equatable {
@@ -192,24 +273,45 @@ extension JSONWriter {
             }
             raw(UInt8(ascii: "]"))
             key("details")
-            details(e.detailMembers, in: b)
+            details(e, in: b)
             raw(UInt8(ascii: "}"))
         }
     }
 
-    mutating func details(_ members: [Detail], in b: UnsafeBufferPointer<UInt8>) {
+    mutating func details(_ e: Event, in b: UnsafeBufferPointer<UInt8>) {
         raw(UInt8(ascii: "{"))
-        members.withUnsafeBufferPointer { ms in
-            for i in ms.indices {
-                if i > 0 { raw(UInt8(ascii: ",")) }
-                text(ms[i].key, in: b)
+        var comma = false
+        e.detailFields.withUnsafeBufferPointer { fs in
+            for i in fs.indices {
+                let f = fs[i]
+                if f.kind == .objectEnd {
+                    raw(UInt8(ascii: "}"))
+                    comma = true
+                    continue
+                }
+                if comma { raw(UInt8(ascii: ",")) }
+                // Keys are literals or slices of valid UTF-8: escaped like any string.
+                appendEscaped(f.keyBytes(b))
                 raw(UInt8(ascii: ":"))
-                switch ms[i].value {
-                case .text(let t): text(t, in: b)
-                case .json(let v): value(v)
-                case .object(let inner): details(inner, in: b)
+                comma = true
+                switch f.kind {
+                case .slice: appendEscaped(UnsafeBufferPointer(start: b.baseAddress! + Int(f.a), count: Int(f.b)))
+                case .literal: appendEscaped(UnsafeBufferPointer(start: f.valuePointer, count: Int(f.b)))
+                case .int: int(f.number)
+                case .bool: bool(f.number != 0)
+                case .objectStart:
+                    raw(UInt8(ascii: "{"))
+                    comma = false
+                case .objectEnd: break
                 }
             }
+        }
+        for m in e.extraDetails.members {
+            if comma { raw(UInt8(ascii: ",")) }
+            comma = true
+            string(m.key)
+            raw(UInt8(ascii: ":"))
+            value(m.value)
         }
         raw(UInt8(ascii: "}"))
     }

@@ -8,18 +8,21 @@ import MozDefEvent
 enum AuthRecognizer {
     struct Result {
         var category: StaticString = "authentication"
-        var details: [Detail]
-        @inline(__always) mutating func add(_ k: StaticString, _ v: DetailValue) { details.append(Detail(k, v)) }
-        @inline(__always) mutating func add(_ k: StaticString, slice r: Range<Int>) { details.append(Detail(k, .text(.slice(r)))) }
-        @inline(__always) mutating func add(_ k: StaticString, literal v: StaticString) { details.append(Detail(k, .text(.literal(v)))) }
-        @inline(__always) mutating func add(_ k: StaticString, _ v: Bool) { details.append(Detail(k, .json(.bool(v)))) }
-        @inline(__always) mutating func add(_ k: StaticString, int v: Int64) { details.append(Detail(k, .json(.int(v)))) }
+        var details: [DetailField]
+        /// Fields whose keys are neither literals nor slices (rare: sudo's extra fields).
+        var extra: [(String, Range<Int>)] = []
+        @inline(__always) mutating func add(_ k: StaticString, slice r: Range<Int>) { details.append(.slice(k, r)) }
+        @inline(__always) mutating func add(_ k: StaticString, literal v: StaticString) { details.append(.literal(k, v)) }
+        @inline(__always) mutating func add(_ k: StaticString, _ v: Bool) { details.append(.bool(k, v)) }
+        @inline(__always) mutating func add(_ k: StaticString, int v: Int64) { details.append(.int(k, v)) }
     }
 
     /// Appends the event's fields to `details` and returns its category, or returns
     /// nil and leaves `details` as it was. `program` and `message` are ranges of `bytes`.
+    /// `extra` receives fields with computed keys, as (key, value range).
     static func recognize(bytes: UnsafeBufferPointer<UInt8>, program: Range<Int>, message: Range<Int>,
-                          pamService: Bool, details: inout [Detail]) -> StaticString? {
+                          pamService: Bool, details: inout [DetailField],
+                          extra: inout [(String, Range<Int>)]) -> StaticString? {
         var r = Result(details: [])
         swap(&r.details, &details)  // move, so appends do not copy the storage
         defer { swap(&r.details, &details) }
@@ -27,8 +30,12 @@ enum AuthRecognizer {
         // A prefix of `bytes` keeps absolute indices, so ranges found are ranges of `bytes`.
         var s = ByteScanner(UnsafeBufferPointer(rebasing: bytes[..<message.upperBound]), at: message.lowerBound)
         let ok = pamService ? pamUnixBody(&s, service: program, &r) : recognize(program: program, &s, into: &r)
-        if !ok { r.details.removeSubrange(mark...) }
-        return ok ? r.category : nil
+        if !ok {
+            r.details.removeSubrange(mark...)
+            return nil
+        }
+        extra = r.extra
+        return r.category
     }
 
     private static func eq(_ s: ByteScanner, _ r: Range<Int>, _ lit: StaticString) -> Bool {
@@ -270,7 +277,7 @@ enum AuthRecognizer {
             else if eq(s, f.key, "COMMAND") { r.add("command", slice: f.value) }
             else if eq(s, f.key, "TTY") { r.add("tty", slice: f.value) }
             else if eq(s, f.key, "PWD") { r.add("pwd", slice: f.value) }
-            else { r.details.append(Detail(key: .string("sudo" + s.string(f.key).lowercased()), value: .text(.slice(f.value)))) }
+            else { r.extra.append(("sudo" + s.string(f.key).lowercased(), f.value)) }
         }
         return true
     }

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import MozDefEvent
 
 /// Syslog (RFC 5424 and RFC 3164) → MozDef event.
@@ -35,9 +32,9 @@ public struct SyslogTranslator: Translator {
         e.hostnameText = m.hostnameRange.map(Text.slice)
         e.processidText = m.procidRange.map(Text.slice)
         e.sourceText = .string(context.source)
-        var details: [Detail] = []
+        var details: [DetailField] = []
         details.reserveCapacity(16)
-        if pri >> 3 < Facility.names.count { details.append(Detail("facility", .text(.literal(Facility.names[pri >> 3])))) }
+        if pri >> 3 < Facility.names.count { details.append(.literal("facility", Facility.names[pri >> 3])) }
         var program = m.appnameRange
         var pamSubsystem = false
         if let app = m.appnameRange {
@@ -50,53 +47,46 @@ public struct SyslogTranslator: Translator {
                 let name = app.lowerBound..<open
                 let sub = (open + 1)..<(app.upperBound - 1)
                 program = name
-                details.append(Detail("program", .text(.slice(name))))
-                details.append(Detail("subsystem", .text(.slice(sub))))
+                details.append(.slice("program", name))
+                details.append(.slice("subsystem", sub))
                 pamSubsystem = m.bytes[sub].elementsEqual("pam_unix".utf8)
             } else {
-                details.append(Detail("program", .text(.slice(app))))
+                details.append(.slice("program", app))
             }
         }
         e.processnameText = program.map(Text.slice)
-        if let msgid = m.msgidRange { details.append(Detail("msgid", .text(.slice(msgid)))) }
-        if let sd = m.sd, !sd.isEmpty {
-            var elements: [Detail] = []
-            elements.reserveCapacity(sd.count)
-            m.bytes.withUnsafeBufferPointer { b in
+        if let msgid = m.msgidRange { details.append(.slice("msgid", msgid)) }
+        var extra: [(String, Range<Int>)] = []
+        m.bytes.withUnsafeBufferPointer { b in
+            if let sd = m.sd, !sd.isEmpty {
+                details.append(.objectStart("structureddata"))
                 for el in sd {
-                    var params: [Detail] = []
-                    params.reserveCapacity(el.params.count)
+                    details.append(.objectStart(key: el.id))
+                    let first = details.count
                     for p in el.params {
+                        let f = DetailField.slice(key: p.name, p.value)
                         // A repeated PARAM-NAME keeps its last value (JSON objects have unique keys).
-                        if let k = el.params.firstIndex(where: { same(b, $0.name, p.name) }),
-                           el.params[k].name != p.name, let j = params.firstIndex(where: { sameKey(b, $0.key, p.name) }) {
-                            params[j].value = .text(.slice(p.value))
+                        if let j = details[first...].firstIndex(where: { $0.sameKey(as: f, in: b) }) {
+                            details[j] = f
                         } else {
-                            params.append(Detail(key: .slice(p.name), value: .text(.slice(p.value))))
+                            details.append(f)
                         }
                     }
-                    elements.append(Detail(key: .slice(el.id), value: .object(params)))
+                    details.append(.objectEnd)
+                }
+                details.append(.objectEnd)
+            }
+            if let prog = program, let msg = m.messageRange {
+                // Auth keys are disjoint from the syslog ones, so they are appended unchecked.
+                if let category = AuthRecognizer.recognize(bytes: b, program: prog, message: msg, pamService: pamSubsystem,
+                                                           details: &details, extra: &extra) {
+                    e.categoryText = .literal(category)
                 }
             }
-            details.append(Detail("structureddata", .object(elements)))
         }
-        if let prog = program, let msg = m.messageRange {
-            // Auth keys are disjoint from the syslog ones, so they are appended unchecked.
-            let category = m.bytes.withUnsafeBufferPointer { b in
-                AuthRecognizer.recognize(bytes: b, program: prog, message: msg, pamService: pamSubsystem, details: &details)
-            }
-            if let category { e.categoryText = .literal(category) }
-        }
-        e.detailMembers = details
+        for (k, r) in extra { e.extraDetails.append(k, .string(m.string(r))) }
+        e.detailFields = details
         return e
     }
 }
 
-private func same(_ b: UnsafeBufferPointer<UInt8>, _ x: Range<Int>, _ y: Range<Int>) -> Bool {
-    x.count == y.count && memcmp(b.baseAddress! + x.lowerBound, b.baseAddress! + y.lowerBound, x.count) == 0
-}
-
-private func sameKey(_ b: UnsafeBufferPointer<UInt8>, _ t: Text, _ r: Range<Int>) -> Bool {
-    if case .slice(let s, let n) = t { return same(b, Int(s)..<Int(s + n), r) }
-    return false
-}
