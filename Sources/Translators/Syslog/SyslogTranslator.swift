@@ -57,7 +57,8 @@ public struct SyslogTranslator: Translator {
         e.processnameText = program.map(Text.slice)
         if let msgid = m.msgidRange { details.append(.slice("msgid", msgid)) }
         var extra: [(String, Range<Int>)] = []
-        m.bytes.withUnsafeBufferPointer { b in
+        // The closure must not capture `e`: a captured var is copied out again on return.
+        let category: StaticString? = m.bytes.withUnsafeBufferPointer { b in
             if let sd = m.sd, !sd.isEmpty {
                 details.append(.objectStart("structureddata"))
                 for el in sd {
@@ -76,14 +77,12 @@ public struct SyslogTranslator: Translator {
                 }
                 details.append(.objectEnd)
             }
-            if let prog = program, let msg = m.messageRange {
-                // Auth keys are disjoint from the syslog ones, so they are appended unchecked.
-                if let category = AuthRecognizer.recognize(bytes: b, program: prog, message: msg, pamService: pamSubsystem,
-                                                           details: &details, extra: &extra) {
-                    e.categoryText = .literal(category)
-                }
-            }
+            guard let prog = program, let msg = m.messageRange else { return nil }
+            // Auth keys are disjoint from the syslog ones, so they are appended unchecked.
+            return AuthRecognizer.recognize(bytes: b, program: prog, message: msg, pamService: pamSubsystem,
+                                            details: &details, extra: &extra)
         }
+        if let category { e.categoryText = .literal(category) }
         for (k, r) in extra { e.extraDetails.append(k, .string(m.string(r))) }
         e.detailFields = details
         return e
