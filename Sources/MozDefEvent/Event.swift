@@ -16,8 +16,8 @@ public struct Event: Sendable {
     public var severity: Severity?
     public var tags: [String]
 
-    /// Valid UTF-8 that `.slice` texts point into.
-    public private(set) var bytes: [UInt8]
+    /// Valid UTF-8 that `.slice` texts point into. Whoever sets it keeps the slices valid.
+    public var bytes: [UInt8]
     public var categoryText: Text
     public var hostnameText: Text?
     public var processidText: Text?
@@ -60,6 +60,23 @@ public struct Event: Sendable {
         summaryText = summary
         detailFields = []
         extraDetails = JSONObject()
+    }
+
+    /// Empties the event for reuse, keeping the capacity of its arrays so that a
+    /// translator refilling it per record allocates nothing.
+    public mutating func reset(timestamp: Timestamp, receivedTimestamp: Timestamp, category: Text, summary: Text) {
+        self.timestamp = timestamp
+        self.receivedTimestamp = receivedTimestamp
+        severity = nil
+        if !tags.isEmpty { tags = [] }
+        categoryText = category
+        hostnameText = nil
+        processidText = nil
+        processnameText = nil
+        sourceText = nil
+        summaryText = summary
+        detailFields.removeAll(keepingCapacity: true)
+        if !extraDetails.isEmpty { extraDetails = JSONObject() }
     }
 
     /// Adds derived text (e.g. an unescaped value) to the event's bytes; valid UTF-8 only.

@@ -161,6 +161,8 @@ public final class ConvertJob {
                                rejects: RejectsWriter?, bytesBefore: Int) throws {
         var ctx = RecordContext(source: sourceName, received: fixedNow ?? Clock.received())
         var bytesSeen = 0
+        // One event, refilled per record: its storage is reused.
+        var event = Event(timestamp: ctx.received, receivedTimestamp: ctx.received, category: "", summary: "")
         try reader.forEachLine { line, number in
             bytesSeen &+= line.count &+ 1
             if line.isEmpty {
@@ -169,9 +171,8 @@ public final class ConvertJob {
             }
             summary.recordsIn += 1
             if fixedNow == nil { ctx.received = Clock.received() }
-            let event: Event
             do throws(TranslationError) {
-                event = try translator.translate(line, context: ctx)
+                try translator.translate(line, context: ctx, into: &event)
             } catch {
                 if options.strict, let rejects {
                     try rejects.write(file: sourceName, line: number, reason: error.reason, raw: line)

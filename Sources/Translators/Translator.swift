@@ -23,6 +23,14 @@ public struct TranslationError: Error, Sendable, Equatable, CustomStringConverti
 /// bytes in → Event or TranslationError out, one record at a time.
 public protocol Translator: Sendable {
     func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext) throws(TranslationError) -> Event
+    /// The same, refilling `event` in place so its storage is reused record after record.
+    func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext, into event: inout Event) throws(TranslationError)
+}
+
+extension Translator {
+    public func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext, into event: inout Event) throws(TranslationError) {
+        event = try translate(record, context: context)
+    }
 }
 
 /// The event kept for a record that no translator could read (lenient mode):

@@ -34,21 +34,29 @@ public struct SyslogParser: Sendable {
     }
 
     public func parse(_ p: UnsafeBufferPointer<UInt8>) throws(SyslogError) -> SyslogMessage {
-        var extra: [UInt8] = []
-        var m = try parseRanges(p, extra: &extra)
-        finish(&m, p, extra)
+        var bytes: [UInt8] = []
+        var m = try parse(p, into: &bytes)
+        m.bytes = bytes
         return m
     }
 
-    /// Fills `m.bytes` with the record and the derived text, repairing invalid UTF-8
+    /// Parses into ranges of `bytes`, which is filled with the record and derived text
+    /// (its capacity is reused: a caller converting many lines allocates nothing here).
+    /// The returned message's own `bytes` is left empty.
+    public func parse(_ p: UnsafeBufferPointer<UInt8>, into bytes: inout [UInt8]) throws(SyslogError) -> SyslogMessage {
+        var extra: [UInt8] = []
+        var m = try parseRanges(p, extra: &extra)
+        finish(&m, p, extra, into: &bytes)
+        return m
+    }
+
+    /// Fills `bytes` with the record and the derived text, repairing invalid UTF-8
     /// field by field (ranges move) so every slice stays valid UTF-8 for JSON.
-    private func finish(_ m: inout SyslogMessage, _ p: UnsafeBufferPointer<UInt8>, _ extra: [UInt8]) {
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(p.count + extra.count)
+    private func finish(_ m: inout SyslogMessage, _ p: UnsafeBufferPointer<UInt8>, _ extra: [UInt8], into bytes: inout [UInt8]) {
+        bytes.removeAll(keepingCapacity: true)
         bytes.append(contentsOf: p)
-        bytes.append(contentsOf: extra)
+        if !extra.isEmpty { bytes.append(contentsOf: extra) }
         if UTF8Validation.isValid(p) && (extra.isEmpty || extra.withUnsafeBufferPointer(UTF8Validation.isValid)) {
-            m.bytes = bytes
             return
         }
         var out: [UInt8] = []
@@ -66,7 +74,7 @@ public struct SyslogParser: Sendable {
         m.sd = m.sd?.map { e in
             SyslogMessage.SDElementRange(id: move(e.id)!, params: e.params.map { .init(name: move($0.name)!, value: move($0.value)!) })
         }
-        m.bytes = out
+        bytes = out
     }
 
     private func parseRanges(_ p: UnsafeBufferPointer<UInt8>, extra: inout [UInt8]) throws(SyslogError) -> SyslogMessage {

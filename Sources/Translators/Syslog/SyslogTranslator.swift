@@ -12,27 +12,43 @@ public struct SyslogTranslator: Translator {
     public init(parser: SyslogParser) { self.parser = parser }
 
     public func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext) throws(TranslationError) -> Event {
+        var e = Event(timestamp: context.received, receivedTimestamp: context.received, category: "", summary: "")
+        try translate(record, context: context, into: &e)
+        return e
+    }
+
+    public func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext, into e: inout Event) throws(TranslationError) {
         let m: SyslogMessage
         do {
-            m = try parser.parse(record)
+            m = try parser.parse(record, into: &e.bytes)
         } catch {
             throw TranslationError("not syslog: \(error)")
         }
-        return event(from: m, context: context)
+        fill(&e, from: m, context: context)
+    }
+
+    /// A new event from a parsed message (which carries its own bytes).
+    public func event(from m: SyslogMessage, context: RecordContext) -> Event {
+        var e = Event(timestamp: context.received, receivedTimestamp: context.received, category: "", summary: "")
+        e.bytes = m.bytes
+        fill(&e, from: m, context: context)
+        return e
     }
 
     /// RFC 3164 §4.3.3: a relay that receives no PRI assumes 13 (user.notice).
     static let defaultPriority = 13
 
-    public func event(from m: SyslogMessage, context: RecordContext) -> Event {
+    /// Fills `e`, whose `bytes` the message's ranges refer to.
+    func fill(_ e: inout Event, from m: SyslogMessage, context: RecordContext) {
         let pri = m.priority ?? Self.defaultPriority
-        var e = Event(bytes: m.bytes, timestamp: m.timestamp ?? context.received, receivedTimestamp: context.received,
-                      category: .literal("syslog"), summary: m.messageRange.map(Text.slice) ?? .literal(""))
+        e.reset(timestamp: m.timestamp ?? context.received, receivedTimestamp: context.received,
+                category: .literal("syslog"), summary: m.messageRange.map(Text.slice) ?? .literal(""))
         e.severity = Severity(rawValue: UInt8(pri & 7))
         e.hostnameText = m.hostnameRange.map(Text.slice)
         e.processidText = m.procidRange.map(Text.slice)
         e.sourceText = .string(context.source)
         var details: [DetailField] = []
+        swap(&details, &e.detailFields)  // reuse the event's storage
         details.reserveCapacity(16)
         if pri >> 3 < Facility.names.count { details.append(.literal("facility", Facility.names[pri >> 3])) }
         var program = m.appnameRange
@@ -40,8 +56,8 @@ public struct SyslogTranslator: Translator {
         if let app = m.appnameRange {
             // "sshd(pam_unix)": the program is sshd; the parenthesised module is kept apart.
             var open = app.lowerBound
-            if m.bytes[app.upperBound - 1] == UInt8(ascii: ")") {
-                while open < app.upperBound, m.bytes[open] != UInt8(ascii: "(") { open += 1 }
+            if e.bytes[app.upperBound - 1] == UInt8(ascii: ")") {
+                while open < app.upperBound, e.bytes[open] != UInt8(ascii: "(") { open += 1 }
             }
             if open > app.lowerBound, open < app.upperBound - 1 {
                 let name = app.lowerBound..<open
@@ -49,7 +65,7 @@ public struct SyslogTranslator: Translator {
                 program = name
                 details.append(.slice("program", name))
                 details.append(.slice("subsystem", sub))
-                pamSubsystem = m.bytes[sub].elementsEqual("pam_unix".utf8)
+                pamSubsystem = e.bytes[sub].elementsEqual("pam_unix".utf8)
             } else {
                 details.append(.slice("program", app))
             }
@@ -58,7 +74,7 @@ public struct SyslogTranslator: Translator {
         if let msgid = m.msgidRange { details.append(.slice("msgid", msgid)) }
         var extra: [(String, Range<Int>)] = []
         // The closure must not capture `e`: a captured var is copied out again on return.
-        let category: StaticString? = m.bytes.withUnsafeBufferPointer { b in
+        let category: StaticString? = e.bytes.withUnsafeBufferPointer { b in
             if let sd = m.sd, !sd.isEmpty {
                 details.append(.objectStart("structureddata"))
                 for el in sd {
@@ -83,9 +99,8 @@ public struct SyslogTranslator: Translator {
                                             details: &details, extra: &extra)
         }
         if let category { e.categoryText = .literal(category) }
-        for (k, r) in extra { e.extraDetails.append(k, .string(m.string(r))) }
+        for (k, r) in extra { e.extraDetails.append(k, .string(e.string(.slice(r)))) }
         e.detailFields = details
-        return e
     }
 }
 
