@@ -9,13 +9,12 @@ import MozDefEvent
 public struct SyslogMessage: Sendable, Equatable {
     public enum Format: Sendable, Equatable { case rfc5424, rfc3164 }
 
-    public struct SDParamRange: Sendable, Equatable {
-        public var name: Range<Int>
-        public var value: Range<Int>
-    }
-    public struct SDElementRange: Sendable, Equatable {
-        public var id: Range<Int>
-        public var params: [SDParamRange]
+    /// Structured data, flat: an element's SD-ID item (`a`), then its parameters
+    /// (`a` = PARAM-NAME, `b` = PARAM-VALUE), then the next element.
+    public struct SDItem: Sendable, Equatable {
+        public var isElement: Bool
+        public var a: Range<Int>
+        public var b: Range<Int>
     }
 
     public var format: Format
@@ -30,7 +29,7 @@ public struct SyslogMessage: Sendable, Equatable {
     public var appnameRange: Range<Int>?
     public var procidRange: Range<Int>?
     public var msgidRange: Range<Int>?
-    public var sd: [SDElementRange]?
+    public var sd: [SDItem]?
     /// MSG without a leading BOM; nil when absent or empty.
     public var messageRange: Range<Int>?
 
@@ -56,7 +55,17 @@ public struct SyslogMessage: Sendable, Equatable {
         public var params: [SDParam]
     }
     public var structuredData: [SDElement]? {
-        sd.map { $0.map { e in SDElement(id: string(e.id), params: e.params.map { SDParam(name: string($0.name), value: string($0.value)) }) } }
+        sd.map { items in
+            var out: [SDElement] = []
+            for item in items {
+                if item.isElement {
+                    out.append(SDElement(id: string(item.a), params: []))
+                } else {
+                    out[out.count - 1].params.append(SDParam(name: string(item.a), value: string(item.b)))
+                }
+            }
+            return out
+        }
     }
 }
 

@@ -18,13 +18,16 @@ public struct SyslogParser: Sendable {
     public let referenceTime: Int64
     /// The reference's year in `zone`, computed once rather than per line.
     private let referenceYear: Int64
+    private let referenceMonth: Int
 
     public init(strict: Bool = false, zone: ZoneInfo = .utc, referenceTime: Int64) {
         self.strict = strict
         self.zone = zone
         self.referenceTime = referenceTime
         let refLocal = referenceTime + Int64(zone.offset(atUTC: referenceTime))
-        referenceYear = Civil.date(days: refLocal >= 0 ? refLocal / 86_400 : (refLocal - 86_399) / 86_400).year
+        let refDate = Civil.date(days: refLocal >= 0 ? refLocal / 86_400 : (refLocal - 86_399) / 86_400)
+        referenceYear = refDate.year
+        referenceMonth = refDate.month
     }
 
     public func parse(_ line: String) throws(SyslogError) -> SyslogMessage {
@@ -71,9 +74,7 @@ public struct SyslogParser: Sendable {
         m.procidRange = move(m.procidRange)
         m.msgidRange = move(m.msgidRange)
         m.messageRange = move(m.messageRange)
-        m.sd = m.sd?.map { e in
-            SyslogMessage.SDElementRange(id: move(e.id)!, params: e.params.map { .init(name: move($0.name)!, value: move($0.value)!) })
-        }
+        m.sd = m.sd?.map { .init(isElement: $0.isElement, a: move($0.a)!, b: $0.isElement ? 0..<0 : move($0.b)!) }
         bytes = out
     }
 
@@ -224,16 +225,25 @@ public struct SyslogParser: Sendable {
     private static let sdParamError = "expecting a structured data parameter (`key=\"value\"`, both part from 1 to max 32 US-ASCII characters; key cannot contain `=`, ` `, `]`, and `\"`, while value cannot contain `]`, backslash, and `\"` unless escaped)"
     private static let sdIDError = "expecting a structured data element id (from 1 to max 32 US-ASCII characters; except `=`, ` `, `]`, and `\"`"
 
-    private func parseSD(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int, extra: inout [UInt8]) throws(SyslogError) -> [SyslogMessage.SDElementRange] {
-        var elements: [SyslogMessage.SDElementRange] = []
-        elements.reserveCapacity(4)
+    /// Structured data as one flat list (one allocation): each element's id item
+    /// followed by its parameter items.
+    private func parseSD(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int, extra: inout [UInt8]) throws(SyslogError) -> [SyslogMessage.SDItem] {
+        var items: [SyslogMessage.SDItem] = []
+        items.reserveCapacity(12)
         while i < p.count, p[i] == UInt8(ascii: "[") {
             i += 1
             guard let id = sdName(p, &i) else { throw SyslogError(Self.sdIDError, column: i) }
-            let dup = elements.firstIndex { same(p, $0.id, id) }
+            // A repeated SD-ID is invalid (strict); leniently its params join the first one.
+            let dup = items.firstIndex { $0.isElement && same(p, $0.a, id) }
             if dup != nil && strict { throw SyslogError("duplicate structured data element id", column: i) }
-            var params: [SyslogMessage.SDParamRange] = []
-            params.reserveCapacity(8)
+            var insertAt: Int?
+            if let d = dup {
+                var e = d + 1
+                while e < items.count, !items[e].isElement { e += 1 }
+                insertAt = e
+            } else {
+                items.append(.init(isElement: true, a: id, b: 0..<0))
+            }
             while true {
                 guard i < p.count else { throw SyslogError(Self.sdParamError, column: i) }
                 if p[i] == UInt8(ascii: "]") { i += 1; break }
@@ -248,15 +258,16 @@ public struct SyslogParser: Sendable {
                 guard i < p.count, p[i] == UInt8(ascii: "\"") else { throw SyslogError(Self.sdParamError, column: i) }
                 i += 1
                 let value = try sdValue(p, &i, extra: &extra)
-                params.append(.init(name: name, value: value))
-            }
-            if let k = dup {
-                elements[k].params.append(contentsOf: params)  // lenient: merge duplicates
-            } else {
-                elements.append(.init(id: id, params: params))
+                let item = SyslogMessage.SDItem(isElement: false, a: name, b: value)
+                if let at = insertAt {
+                    items.insert(item, at: at)
+                    insertAt = at + 1
+                } else {
+                    items.append(item)
+                }
             }
         }
-        return elements
+        return items
     }
 
     /// SD-NAME: 1*32 PRINTUSASCII except `=`, SP, `]`, `"`.
@@ -394,6 +405,12 @@ public struct SyslogParser: Sendable {
 
     private func inferYear(month: Int, day: Int, secs: Int) -> Int64 {
         let refYear = referenceYear
+        // Nearly every line: the reference's own year fits, and the next year could only
+        // fit for a January line read in December.
+        if month != 1 || referenceMonth != 12, day <= Civil.daysIn(month: month, year: refYear) {
+            let wall = Civil.days(year: refYear, month: month, day: day) * 86_400 + Int64(secs)
+            if wall - Int64(zone.offset(forLocal: wall)) <= referenceTime + 86_400 { return refYear }
+        }
         // Feb 29 exists only in leap years: candidates skip years where the date is invalid.
         for y in [refYear + 1, refYear, refYear - 1, refYear - 2, refYear - 3, refYear - 4] {
             guard day <= Civil.daysIn(month: month, year: y) else { continue }

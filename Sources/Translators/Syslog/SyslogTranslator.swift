@@ -77,20 +77,23 @@ public struct SyslogTranslator: Translator {
         let category: StaticString? = e.bytes.withUnsafeBufferPointer { b in
             if let sd = m.sd, !sd.isEmpty {
                 details.append(.objectStart("structureddata"))
-                for el in sd {
-                    details.append(.objectStart(key: el.id))
-                    let first = details.count
-                    for p in el.params {
-                        let f = DetailField.slice(key: p.name, p.value)
-                        // A repeated PARAM-NAME keeps its last value (JSON objects have unique keys).
-                        if let j = details[first...].firstIndex(where: { $0.sameKey(as: f, in: b) }) {
-                            details[j] = f
-                        } else {
-                            details.append(f)
-                        }
+                var first = 0
+                for (k, item) in sd.enumerated() {
+                    if item.isElement {
+                        if k > 0 { details.append(.objectEnd) }
+                        details.append(.objectStart(key: item.a))
+                        first = details.count
+                        continue
                     }
-                    details.append(.objectEnd)
+                    let f = DetailField.slice(key: item.a, item.b)
+                    // A repeated PARAM-NAME keeps its last value (JSON objects have unique keys).
+                    if let j = details[first...].firstIndex(where: { $0.sameKey(as: f, in: b) }) {
+                        details[j] = f
+                    } else {
+                        details.append(f)
+                    }
                 }
+                details.append(.objectEnd)
                 details.append(.objectEnd)
             }
             guard let prog = program, let msg = m.messageRange else { return nil }
