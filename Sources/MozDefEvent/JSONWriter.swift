@@ -260,16 +260,23 @@ public struct JSONWriter: ~Copyable, @unchecked Sendable {
             storeClock(local, from: base + start)
         }
         if t.fractionDigits > 0 {
-            // Nine digits right to left with constant divisors (multiplies), then keep the first n.
+            // Only the digits kept, right to left with constant divisors (multiplies).
             put(UInt8(ascii: "."))
-            var v = UInt32(t.nanoseconds)
-            var k = 9
+            let n = min(Int(t.fractionDigits), 9)
+            var v = UInt32(t.nanoseconds) / Self.fractionScale(n)
+            var k = n
             while k > 0 {
                 k -= 1
                 base[count + k] = UInt8(48 + v % 10)
                 v /= 10
             }
-            count += min(Int(t.fractionDigits), 9)
+            count += n
+        }
+        if off == 0 {
+            // "+00:00" and the closing quote as one store (room was reserved).
+            UnsafeMutableRawPointer(base + count).storeBytes(of: Self.utcSuffix, as: UInt64.self)
+            count += 7
+            return
         }
         let o = Int(off)
         put(o < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
@@ -310,6 +317,25 @@ public struct JSONWriter: ~Copyable, @unchecked Sendable {
         }
         clockNext = (clockNext + 1) % 3
     }
+
+    /// 10^(9-n): dividing nanoseconds by it leaves the first n fraction digits.
+    /// (A switch, not a global table: a lazy global costs a call per access.)
+    @inline(__always) static func fractionScale(_ n: Int) -> UInt32 {
+        switch n {
+        case 0: 1_000_000_000
+        case 1: 100_000_000
+        case 2: 10_000_000
+        case 3: 1_000_000
+        case 4: 100_000
+        case 5: 10_000
+        case 6: 1_000
+        case 7: 100
+        case 8: 10
+        default: 1
+        }
+    }
+    /// The bytes `+00:00"` in memory order on a little-endian machine, then a zero.
+    static var utcSuffix: UInt64 { UInt64(0x0022_3030_3A30_302B).littleEndian }
 
     @inline(__always) private mutating func two(_ v: Int) {
         put(UInt8(48 + v / 10 % 10))

@@ -72,7 +72,6 @@ func formatFixed(_ v: Double, _ digits: Int) -> String {
 public final class ConvertJob {
     public let options: ConvertOptions
     public private(set) var summary = ConvertSummary()
-    private var writer = JSONWriter(capacity: 64 * 1024)
     private var lastProgress = 0.0
     private var started = 0.0
 
@@ -145,65 +144,83 @@ public final class ConvertJob {
         let sourceName = path == "-" ? "stdin" : path
         let formatName = options.format == .auto ? "syslog" : options.format.rawValue
         let bytesBefore = summary.bytesIn
-        defer { summary.bytesIn = bytesBefore + reader.bytesRead }
+        // Locals, not properties of this class: the per-record loop then pays no
+        // dynamic exclusivity checks.
+        var writer = JSONWriter(capacity: 512 * 1024)
+        var counts = FileCounts()
+        defer {
+            summary.bytesIn = bytesBefore + reader.bytesRead
+            summary.recordsIn += counts.recordsIn
+            summary.eventsOut += counts.eventsOut
+            summary.unparsed += counts.unparsed
+            summary.rejected += counts.rejected
+            summary.blank += counts.blank
+        }
         do {
-            try forEachRecord(&reader, sourceName: sourceName, formatName: formatName, translator: translator,
-                              fixedNow: fixedNow, output: output, rejects: rejects, bytesBefore: bytesBefore)
+            try forEachRecord(&reader, &writer, &counts, sourceName: sourceName, formatName: formatName,
+                              translator: translator, fixedNow: fixedNow, output: output, rejects: rejects,
+                              bytesBefore: bytesBefore)
         } catch {
-            try drain(output)  // events of the lines before the failure are kept
+            try Self.drain(&writer, output)  // events of the lines before the failure are kept
             throw error
         }
-        try drain(output)
+        try Self.drain(&writer, output)
     }
 
-    private func forEachRecord(_ reader: inout LineReader, sourceName: String, formatName: String,
-                               translator: any Translator, fixedNow: Timestamp?, output: LineOutput,
-                               rejects: RejectsWriter?, bytesBefore: Int) throws {
+    struct FileCounts {
+        var recordsIn = 0, eventsOut = 0, unparsed = 0, rejected = 0, blank = 0
+    }
+
+    private func forEachRecord(_ reader: inout LineReader, _ writer: inout JSONWriter, _ counts: inout FileCounts,
+                               sourceName: String, formatName: String, translator: any Translator,
+                               fixedNow: Timestamp?, output: LineOutput, rejects: RejectsWriter?,
+                               bytesBefore: Int) throws {
         var ctx = RecordContext(source: sourceName, received: fixedNow ?? Clock.received())
         var bytesSeen = 0
+        let strict = options.strict, progress = options.progress
         // One event, refilled per record: its storage is reused.
         var event = Event(timestamp: ctx.received, receivedTimestamp: ctx.received, category: "", summary: "")
         try reader.forEachLine { line, number in
             bytesSeen &+= line.count &+ 1
             if line.isEmpty {
-                summary.blank += 1
+                counts.blank += 1
                 return
             }
-            summary.recordsIn += 1
+            counts.recordsIn += 1
             if fixedNow == nil { ctx.received = Clock.received() }
             do throws(TranslationError) {
                 try translator.translate(line, context: ctx, into: &event)
             } catch {
-                if options.strict, let rejects {
+                if strict, let rejects {
                     try rejects.write(file: sourceName, line: number, reason: error.reason, raw: line)
-                    summary.rejected += 1
+                    counts.rejected += 1
                     return
                 }
                 event = unparsedEvent(line, context: ctx, format: formatName, error: error)
-                summary.unparsed += 1
+                counts.unparsed += 1
             }
             writer.event(event)
             writer.raw(0x0A)
-            if writer.count >= 256 * 1024 { try drain(output) }
-            summary.eventsOut += 1
-            if options.progress && summary.recordsIn & 0x3FFF == 0 {
-                showProgress(bytesNow: bytesBefore + bytesSeen)
+            if writer.count >= 256 * 1024 { try Self.drain(&writer, output) }
+            counts.eventsOut += 1
+            if progress && counts.recordsIn & 0x3FFF == 0 {
+                showProgress(records: summary.recordsIn + counts.recordsIn, bytesNow: bytesBefore + bytesSeen)
             }
         }
     }
 
     /// Events are built in `writer` and handed to the output in blocks.
-    private func drain(_ output: LineOutput) throws(LineOutput.WriteError) {
+    private static func drain(_ writer: inout JSONWriter, _ output: LineOutput) throws(LineOutput.WriteError) {
         defer { writer.reset() }
         try writer.withBytes { b throws(LineOutput.WriteError) in try output.write(b) }
     }
 
-    private func showProgress(bytesNow: Int) {
+    private func showProgress(records: Int, bytesNow: Int) {
         let t = Clock.monotonicSeconds()
         guard t - lastProgress >= 0.25 else { return }
         lastProgress = t
         let mbps = Double(bytesNow) / 1_048_576 / max(t - started, 1e-6)
-        printError("\u{1B}[2K\rfiles \(summary.filesDone)/\(summary.filesTotal), \(summary.recordsIn) records, "
+        printError("\u{1B}[2K\rfiles \(summary.filesDone)/\(summary.filesTotal), \(records) records, "
                    + formatFixed(mbps, 1) + " MB/s", terminator: false)
     }
 }
