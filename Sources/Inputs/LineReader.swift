@@ -6,7 +6,7 @@ import Darwin
 
 /// Frames a byte stream into LF-terminated lines (a CR before the LF is dropped),
 /// handing each to the caller as a borrowed buffer: no copy, no allocation per line.
-public struct LineReader {
+public final class LineReader {
     /// Lines longer than this are handed out in pieces of this size, so memory
     /// stays bounded and nothing is dropped.
     public static let maxLine = 4 * 1024 * 1024
@@ -17,10 +17,20 @@ public struct LineReader {
     public private(set) var lineNumber = 0
     public private(set) var bytesRead = 0
 
+    private var buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+    private var start = 0  // first byte of the pending line
+    private var scan = 0   // where the newline search resumes
+    private var end = 0    // end of valid data
+    private var eof = false
+    private var pendingError: InputError?
+    private var pieceFull = false
+
     public init(source: any ByteSource, path: String) {
         self.source = source
         self.path = path
     }
+
+    deinit { buf.deallocate() }
 
     /// Opens a file (or "-" for stdin) and picks plain or gzip by its magic bytes.
     public static func open(path: String) throws(InputError) -> LineReader {
@@ -52,64 +62,99 @@ public struct LineReader {
         return LineReader(source: PrefixedSource(prefix: prefix, inner: raw), path: name)
     }
 
-    /// Calls `body` for every line; returns after the last one. Lines read before an
-    /// error are delivered first (a partial last line included), then the error is thrown.
-    public mutating func forEachLine(_ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Void) throws {
-        var buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buf.deallocate() }
-        var start = 0  // first byte of the pending line
-        var end = 0    // end of valid data
+    /// The next line, valid until the next call; nil after the last one. Lines read
+    /// before an error are handed out first (a partial last line included), then the
+    /// error is thrown.
+    public func next() throws(InputError) -> UnsafeBufferPointer<UInt8>? {
         while true {
-            if end == buf.count {
-                if start > 0 {
-                    // Slide the partial line to the front.
-                    buf.baseAddress!.copyMemory(from: buf.baseAddress! + start, byteCount: end - start)
-                    end -= start
-                    start = 0
-                } else if buf.count < Self.maxLine {
-                    let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: min(buf.count * 2, Self.maxLine), alignment: 16)
-                    bigger.baseAddress!.copyMemory(from: buf.baseAddress!, byteCount: end)
-                    buf.deallocate()
-                    buf = bigger
-                } else {
-                    try emit(buf, start, end, body)  // an over-long line, in pieces
-                    start = 0
-                    end = 0
-                }
-            }
-            let n: Int
-            do {
-                n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buf[end...]))
-            } catch {
-                if end > start { try emit(buf, start, end, body) }
-                throw error
-            }
-            if n == 0 { break }
-            bytesRead += n
-            var scan = end
-            end += n
-            let base = buf.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            while scan < end, let nl = memchr(base + scan, 0x0A, end - scan) {
+            let base = buf.baseAddress!.assumingMemoryBound(to: UInt8.self)  // fill() may move it
+            if scan < end, let nl = memchr(base + scan, 0x0A, end - scan) {
                 let at = base.distance(to: nl.assumingMemoryBound(to: UInt8.self))
-                try emit(buf, start, at, body)
+                let line = emit(start, at)
                 start = at + 1
                 scan = start
+                return line
+            }
+            scan = end
+            if eof {
+                if end > start {
+                    let line = emit(start, end)
+                    start = end
+                    return line
+                }
+                if let e = pendingError {
+                    pendingError = nil
+                    throw e
+                }
+                return nil
+            }
+            try fill()
+            if pieceFull {
+                pieceFull = false
+                let line = emit(start, end)
+                start = end
+                scan = end
+                return line
             }
         }
-        if end > start { try emit(buf, start, end, body) }
     }
 
-    @inline(__always)
-    private mutating func emit(_ buf: UnsafeMutableRawBufferPointer, _ s: Int, _ e: Int,
-                               _ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Void) throws {
+    /// Makes room and reads more; at the end of input or on an error, sets `eof`.
+    private func fill() throws(InputError) {
+        if start == end {
+            start = 0
+            end = 0
+            scan = 0
+        } else if end == buf.count {
+            if start > 0 {
+                // Slide the partial line to the front.
+                buf.baseAddress!.copyMemory(from: buf.baseAddress! + start, byteCount: end - start)
+                end -= start
+                scan -= start
+                start = 0
+            } else if buf.count < Self.maxLine {
+                let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: min(buf.count * 2, Self.maxLine), alignment: 16)
+                bigger.baseAddress!.copyMemory(from: buf.baseAddress!, byteCount: end)
+                buf.deallocate()
+                buf = bigger
+            } else {
+                // An over-long line: hand out what is buffered as one piece (see `maxLine`).
+                pieceFull = true
+                return
+            }
+        }
+        let n: Int
+        do {
+            n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buf[end...]))
+        } catch {
+            pendingError = error
+            eof = true
+            return
+        }
+        if n == 0 {
+            eof = true
+            return
+        }
+        bytesRead += n
+        end += n
+    }
+
+    @inline(__always) private func emit(_ s: Int, _ e: Int) -> UnsafeBufferPointer<UInt8> {
         var e = e
         let base = buf.baseAddress!.assumingMemoryBound(to: UInt8.self)
         if e > s && base[e - 1] == 0x0D { e -= 1 }
         lineNumber += 1
-        try body(UnsafeBufferPointer(start: base + s, count: e - s), lineNumber)
+        return UnsafeBufferPointer(start: base + s, count: e - s)
     }
 
-    public mutating func close() {
+    /// Calls `body` for every line; see `next()`.
+    public func forEachLine(_ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Void) throws {
+        while let line = try next() {
+            try body(line, lineNumber)
+        }
+    }
+
+    public func close() {
         if let p = source as? PrefixedSource<FDSource>, p.inner.fd > 2 { Glibc.close(p.inner.fd) }
         if let p = source as? PrefixedSource<GzipSource> { p.inner.closeInner() }
     }

@@ -134,7 +134,7 @@ public final class ConvertJob {
     }
 
     private func convert(path: String, output: LineOutput, rejects: RejectsWriter?) throws {
-        var reader = try LineReader.open(path: path)
+        let reader = try LineReader.open(path: path)
         defer { reader.close() }
         let fixedNow = options.now
         let nowSecs = fixedNow?.epochSeconds ?? Clock.now().epochSeconds
@@ -157,7 +157,7 @@ public final class ConvertJob {
             summary.blank += counts.blank
         }
         do {
-            try forEachRecord(&reader, &writer, &counts, sourceName: sourceName, formatName: formatName,
+            try forEachRecord(reader, &writer, &counts, sourceName: sourceName, formatName: formatName,
                               translator: translator, fixedNow: fixedNow, output: output, rejects: rejects,
                               bytesBefore: bytesBefore)
         } catch {
@@ -171,7 +171,7 @@ public final class ConvertJob {
         var recordsIn = 0, eventsOut = 0, unparsed = 0, rejected = 0, blank = 0
     }
 
-    private func forEachRecord(_ reader: inout LineReader, _ writer: inout JSONWriter, _ counts: inout FileCounts,
+    private func forEachRecord(_ reader: LineReader, _ writer: inout JSONWriter, _ counts: inout FileCounts,
                                sourceName: String, formatName: String, translator: any Translator,
                                fixedNow: Timestamp?, output: LineOutput, rejects: RejectsWriter?,
                                bytesBefore: Int) throws {
@@ -180,11 +180,12 @@ public final class ConvertJob {
         let strict = options.strict, progress = options.progress
         // One event, refilled per record: its storage is reused.
         var event = Event(timestamp: ctx.received, receivedTimestamp: ctx.received, category: "", summary: "")
-        try reader.forEachLine { line, number in
+        // A plain loop, no closure: the event is not captured, so it is never copied.
+        while let line = try reader.next() {
             bytesSeen &+= line.count &+ 1
             if line.isEmpty {
                 counts.blank += 1
-                return
+                continue
             }
             counts.recordsIn += 1
             if fixedNow == nil { ctx.received = Clock.received() }
@@ -192,9 +193,9 @@ public final class ConvertJob {
                 try translator.translate(line, context: ctx, into: &event)
             } catch {
                 if strict, let rejects {
-                    try rejects.write(file: sourceName, line: number, reason: error.reason, raw: line)
+                    try rejects.write(file: sourceName, line: reader.lineNumber, reason: error.reason, raw: line)
                     counts.rejected += 1
-                    return
+                    continue
                 }
                 event = unparsedEvent(line, context: ctx, format: formatName, error: error)
                 counts.unparsed += 1

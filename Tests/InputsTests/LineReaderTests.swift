@@ -40,7 +40,7 @@ import CZlib
     }
 
     func lines(_ path: String) throws -> (lines: [String], error: InputError?) {
-        var r = try LineReader.open(path: path)
+        let r = try LineReader.open(path: path)
         defer { r.close() }
         var out: [String] = []
         do {
