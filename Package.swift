@@ -33,7 +33,7 @@ let package = Package(
         // DWARF 4 so the valgrind on Debian 12 (3.19) can profile the binary.
         .target(name: "CFastPath", cSettings: [.unsafeFlags(["-gdwarf-4"])]),
         .target(name: "MozDefEvent", dependencies: ["CFastPath"], swiftSettings: hotPath),
-        .target(name: "Translators", dependencies: ["MozDefEvent"], swiftSettings: hotPath),
+        .target(name: "Translators", dependencies: ["MozDefEvent", "CFastPath"], swiftSettings: hotPath),
         .target(name: "Inputs", dependencies: ["CZlib"], swiftSettings: hotPath),
         .target(name: "Outputs", dependencies: ["MozDefEvent", "CCurl", "CRabbitMQ"], swiftSettings: hotPath),
         .target(name: "Pipeline", dependencies: ["MozDefEvent", "Translators", "Inputs", "Outputs"], swiftSettings: hotPath),

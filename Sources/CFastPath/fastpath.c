@@ -107,6 +107,35 @@ size_t mds_json_string(uint8_t *dst, const uint8_t *src, size_t n) {
     return (size_t)(out - dst);
 }
 
+size_t mds_json_plain(uint8_t *dst, const uint8_t *src, size_t n, int colon) {
+    uint8_t *out = dst;
+    *out++ = '"';
+    // Overlapping fixed-size copies: no call for the short literals this serves.
+    if (n >= 16) {
+        memcpy(out, src, n);
+    } else if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, src, 8);
+        memcpy(&b, src + n - 8, 8);
+        memcpy(out, &a, 8);
+        memcpy(out + n - 8, &b, 8);
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, src, 4);
+        memcpy(&b, src + n - 4, 4);
+        memcpy(out, &a, 4);
+        memcpy(out + n - 4, &b, 4);
+    } else if (n > 0) {
+        out[0] = src[0];
+        out[n / 2] = src[n / 2];
+        out[n - 1] = src[n - 1];
+    }
+    out += n;
+    *out++ = '"';
+    if (colon) *out++ = ':';
+    return (size_t)(out - dst);
+}
+
 size_t mds_json_escape(uint8_t *dst, const uint8_t *src, size_t n) {
     static const char hex[] = "0123456789abcdef";
     uint8_t *out = dst;
@@ -153,4 +182,17 @@ size_t mds_ascii_prefix(const uint8_t *src, size_t n) {
         if (src[i] & 0x80) return i;
     }
     return n;
+}
+
+ptrdiff_t mds_find(const uint8_t *hay, size_t n, const uint8_t *needle, size_t m) {
+    // Needles here are short words in short lines: first byte, then compare.
+    if (m == 0) return 0;
+    const uint8_t *p = hay, *end = hay + n;
+    while ((size_t)(end - p) >= m) {
+        p = memchr(p, needle[0], (size_t)(end - p) - m + 1);
+        if (!p) return -1;
+        if (memcmp(p, needle, m) == 0) return p - hay;
+        p++;
+    }
+    return -1;
 }

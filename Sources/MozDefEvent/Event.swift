@@ -1,3 +1,5 @@
+import CFastPath
+
 /// A MozDef event: lowercase keys, schema fields at the top level and everything
 /// else under `details` (see MozDef's json_format documentation).
 ///
@@ -307,13 +309,18 @@ extension JSONWriter {
                     continue
                 }
                 if comma { raw(UInt8(ascii: ",")) }
-                // Keys are literals or slices of valid UTF-8: escaped like any string.
-                appendEscaped(f.keyBytes(b))
-                raw(UInt8(ascii: ":"))
+                // Literal keys and values are plain ASCII by construction and copied as
+                // they are; slices (valid UTF-8 from the record) are escaped.
+                if let k = f.keyPointer {
+                    plain(k, Int(f.keyB), colon: true)
+                } else {
+                    appendEscaped(f.keyBytes(b))
+                    raw(UInt8(ascii: ":"))
+                }
                 comma = true
                 switch f.kind {
                 case .slice: appendEscaped(UnsafeBufferPointer(start: b.baseAddress! + Int(f.a), count: Int(f.b)))
-                case .literal: appendEscaped(UnsafeBufferPointer(start: f.valuePointer, count: Int(f.b)))
+                case .literal: plain(f.valuePointer!, Int(f.b), colon: false)
                 case .int: int(f.number)
                 case .bool: bool(f.number != 0)
                 case .objectStart:
@@ -343,12 +350,13 @@ extension JSONWriter {
 
     /// A quoted literal known to need no escaping.
     @inline(__always) mutating func literal(_ l: StaticString) {
-        let n = l.utf8CodeUnitCount
-        reserve(n + 2)
-        put(UInt8(ascii: "\""))
-        (base + count).update(from: l.utf8Start, count: n)
-        count += n
-        put(UInt8(ascii: "\""))
+        plain(l.utf8Start, l.utf8CodeUnitCount, colon: false)
+    }
+
+    /// `"bytes"` (and `:`), copied without escaping: literals only.
+    @inline(__always) mutating func plain(_ p: UnsafePointer<UInt8>, _ n: Int, colon: Bool) {
+        reserve(n + 3)
+        count += mds_json_plain(base + count, p, n, colon ? 1 : 0)
     }
 }
 

@@ -185,11 +185,7 @@ public struct JSONWriter: ~Copyable, @unchecked Sendable {
         let n = k.utf8CodeUnitCount
         reserve(n + 4)
         if !first { put(UInt8(ascii: ",")) }
-        put(UInt8(ascii: "\""))
-        (base + count).update(from: k.utf8Start, count: n)
-        count += n
-        put(UInt8(ascii: "\""))
-        put(UInt8(ascii: ":"))
+        count += mds_json_plain(base + count, k.utf8Start, n, 1)
     }
 
     /// Caller reserved 20 bytes.

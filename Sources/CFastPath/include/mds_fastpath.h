@@ -11,6 +11,10 @@ size_t mds_json_escape(uint8_t *dst, const uint8_t *src, size_t n);
 /// 6 * n + 18 bytes (whole 16-byte blocks are stored). Returns the bytes written.
 size_t mds_json_string(uint8_t *dst, const uint8_t *src, size_t n);
 
+/// Writes `"` + src[0..<n] + `"` (+ `:` when `colon`) without escaping: for literals
+/// known to be plain. `dst` needs n + 3 bytes. Returns the bytes written.
+size_t mds_json_plain(uint8_t *dst, const uint8_t *src, size_t n, int colon);
+
 /// The length of the longest prefix of `src[0..<n]` that needs no JSON escaping.
 size_t mds_json_plain_prefix(const uint8_t *src, size_t n);
 
@@ -20,4 +24,6 @@ size_t mds_json_string(uint8_t *dst, const uint8_t *src, size_t n);
 
 /// The length of the longest prefix of `src[0..<n]` that is ASCII.
 size_t mds_ascii_prefix(const uint8_t *src, size_t n);
+/// Offset of the first `needle[0..<m]` in `hay[0..<n]`, or -1.
+ptrdiff_t mds_find(const uint8_t *hay, size_t n, const uint8_t *needle, size_t m);
 #endif

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import MozDefEvent
+import CFastPath
 
 /// A forward-only cursor over UTF-8 bytes for hand-written message matching
 /// (Swift's Regex is far too slow for the per-line path).
@@ -40,17 +41,10 @@ struct ByteScanner {
 
     /// Bytes up to the first occurrence of `s`; consumes them and `s`. Nil if absent.
     mutating func upTo(_ s: StaticString) -> Range<Int>? {
-        let start = i
-        var k = i
-        while k < p.count {
-            var c = ByteScanner(p, at: k)
-            if c.eat(s) {
-                i = c.i
-                return start..<k
-            }
-            k += 1
-        }
-        return nil
+        guard let k = find(s, from: i) else { return nil }
+        let r = i..<k
+        i = k + s.utf8CodeUnitCount
+        return r
     }
 
     mutating func skipSpaces() { while i < p.count, p[i] == 0x20 { i += 1 } }
@@ -61,13 +55,9 @@ struct ByteScanner {
 
     /// Position of `s` at or after `from`, without consuming.
     func find(_ s: StaticString, from: Int) -> Int? {
-        var k = from
-        while k < p.count {
-            var c = ByteScanner(p, at: k)
-            if c.eat(s) { return k }
-            k += 1
-        }
-        return nil
+        guard from < p.count, let base = p.baseAddress else { return nil }
+        let k = mds_find(base + from, p.count - from, s.utf8Start, s.utf8CodeUnitCount)
+        return k < 0 ? nil : from + k
     }
 
     func int(_ r: Range<Int>) -> Int64? {
