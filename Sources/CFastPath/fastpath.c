@@ -196,3 +196,17 @@ ptrdiff_t mds_find(const uint8_t *hay, size_t n, const uint8_t *needle, size_t m
     }
     return -1;
 }
+
+size_t mds_json_member(uint8_t *dst, int comma, const uint8_t *key, size_t klen, int key_plain,
+                       const uint8_t *val, size_t vlen) {
+    uint8_t *out = dst;
+    if (comma) *out++ = ',';
+    if (key_plain) {
+        out += mds_json_plain(out, key, klen, 1);
+    } else {
+        out += mds_json_string(out, key, klen);
+        *out++ = ':';
+    }
+    out += mds_json_string(out, val, vlen);
+    return (size_t)(out - dst);
+}

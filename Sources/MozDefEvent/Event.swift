@@ -13,8 +13,9 @@ import CFastPath
 public struct Event: Sendable {
     /// When the source says the event happened, in the source's offset.
     public var timestamp: Timestamp
-    /// When mozdef-ship read the record.
-    public var receivedTimestamp: Timestamp
+    /// When the SIEM received the event. MozDef sets it itself on receipt (and drops
+    /// any value sent), so a shipper leaves it nil and the writer omits it.
+    public var receivedTimestamp: Timestamp?
     public var severity: Severity?
     public var tags: [String]
 
@@ -31,7 +32,7 @@ public struct Event: Sendable {
     public var detailFields: [DetailField]
     public var extraDetails: JSONObject
 
-    public init(timestamp: Timestamp, receivedTimestamp: Timestamp, category: String,
+    public init(timestamp: Timestamp, receivedTimestamp: Timestamp? = nil, category: String,
                 hostname: String? = nil, processid: String? = nil, processname: String? = nil,
                 severity: Severity? = nil, source: String? = nil, summary: String,
                 tags: [String] = [], details: JSONObject = JSONObject()) {
@@ -52,7 +53,7 @@ public struct Event: Sendable {
 
     /// An event over `bytes` (which must be valid UTF-8), for translators that fill
     /// its fields with slices of them.
-    public init(bytes: [UInt8], timestamp: Timestamp, receivedTimestamp: Timestamp, category: Text, summary: Text) {
+    public init(bytes: [UInt8], timestamp: Timestamp, receivedTimestamp: Timestamp? = nil, category: Text, summary: Text) {
         self.timestamp = timestamp
         self.receivedTimestamp = receivedTimestamp
         self.bytes = bytes
@@ -66,7 +67,7 @@ public struct Event: Sendable {
 
     /// Empties the event for reuse, keeping the capacity of its arrays so that a
     /// translator refilling it per record allocates nothing.
-    public mutating func reset(timestamp: Timestamp, receivedTimestamp: Timestamp, category: Text, summary: Text) {
+    public mutating func reset(timestamp: Timestamp, receivedTimestamp: Timestamp? = nil, category: Text, summary: Text) {
         self.timestamp = timestamp
         self.receivedTimestamp = receivedTimestamp
         severity = nil
@@ -270,20 +271,21 @@ extension JSONWriter {
             timestamp(e.timestamp, utc: false)
             key("utctimestamp")
             timestamp(e.timestamp, utc: true)
-            key("receivedtimestamp")
-            timestamp(e.receivedTimestamp, utc: true)
+            if let r = e.receivedTimestamp {
+                key("receivedtimestamp")
+                timestamp(r, utc: true)
+            }
             key("category")
             text(e.categoryText, in: b)
-            if let v = e.hostnameText { key("hostname"); text(v, in: b) }
-            if let v = e.processidText { key("processid"); text(v, in: b) }
-            if let v = e.processnameText { key("processname"); text(v, in: b) }
+            if let v = e.hostnameText { member("hostname", v, in: b) }
+            if let v = e.processidText { member("processid", v, in: b) }
+            if let v = e.processnameText { member("processname", v, in: b) }
             if let v = e.severity {
                 key("severity")
                 literal(v.name)
             }
             if let v = e.sourceText { key("source"); text(v, in: b) }
-            key("summary")
-            text(e.summaryText, in: b)
+            member("summary", e.summaryText, in: b)
             key("tags")
             raw(UInt8(ascii: "["))
             for (i, t) in e.tags.enumerated() {
@@ -305,6 +307,16 @@ extension JSONWriter {
                 let f = fs[i]
                 if f.kind == .objectEnd {
                     raw(UInt8(ascii: "}"))
+                    comma = true
+                    continue
+                }
+                if f.kind == .slice {
+                    // The common member, in one call: literal keys are copied as they are
+                    // (plain ASCII by construction), slices of the record escaped.
+                    let kb = f.keyBytes(b)
+                    reserve(6 * (kb.count + Int(f.b)) + 24)
+                    count += mds_json_member(base + count, comma ? 1 : 0, kb.baseAddress!, kb.count,
+                                             f.keyPointer != nil ? 1 : 0, b.baseAddress! + Int(f.a), Int(f.b))
                     comma = true
                     continue
                 }
@@ -338,6 +350,17 @@ extension JSONWriter {
             value(m.value)
         }
         raw(UInt8(ascii: "}"))
+    }
+
+    /// `,"key":text`, in one call for slices.
+    @inline(__always) mutating func member(_ k: StaticString, _ t: Text, in b: UnsafeBufferPointer<UInt8>) {
+        if case .slice(let s, let n) = t {
+            reserve(6 * Int(n) + k.utf8CodeUnitCount + 24)
+            count += mds_json_member(base + count, 1, k.utf8Start, k.utf8CodeUnitCount, 1, b.baseAddress! + Int(s), Int(n))
+        } else {
+            key(k)
+            text(t, in: b)
+        }
     }
 
     @inline(__always) mutating func text(_ t: Text, in b: UnsafeBufferPointer<UInt8>) {

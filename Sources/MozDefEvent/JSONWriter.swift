@@ -235,7 +235,7 @@ public struct JSONWriter: ~Copyable, @unchecked Sendable {
         var days = local / 86_400
         var secs = local % 86_400
         if secs < 0 { secs += 86_400; days -= 1 }
-        // Three slots: an event's timestamp, utctimestamp and receivedtimestamp.
+        // Three slots: an event's timestamp and utctimestamp, and the last other time.
         if let slot = clockSlot(local) {
             copyClock(slot)
         } else {

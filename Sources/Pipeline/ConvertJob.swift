@@ -15,7 +15,7 @@ public struct ConvertOptions: Sendable {
     public var strict = false
     public var rejectsPath: String?
     public var outputPath: String?
-    /// A fixed "now" for receivedtimestamp and year inference (reproducible output).
+    /// A fixed "now": the time of lines that carry none, and the year-inference reference (reproducible output).
     public var now: Timestamp?
     public var progress = false
 
@@ -179,7 +179,7 @@ public final class ConvertJob {
         var bytesSeen = 0
         let strict = options.strict, progress = options.progress
         // One event, refilled per record: its storage is reused.
-        var event = Event(timestamp: ctx.received, receivedTimestamp: ctx.received, category: "", summary: "")
+        var event = Event(timestamp: ctx.received, category: "", summary: "")
         // A plain loop, no closure: the event is not captured, so it is never copied.
         while let line = try reader.next() {
             bytesSeen &+= line.count &+ 1

@@ -4,7 +4,7 @@ import MozDefEvent
 public struct RecordContext: Sendable {
     /// The input's path, or "stdin"; becomes the event's `source`.
     public var source: String
-    /// When the record was read; becomes `receivedtimestamp` and the fallback `timestamp`.
+    /// When the record was read: the event's `timestamp` when the record carries none.
     public var received: Timestamp
 
     public init(source: String, received: Timestamp) {
@@ -40,7 +40,7 @@ public func unparsedEvent(_ record: UnsafeBufferPointer<UInt8>, context: RecordC
     details.append("error", true)
     details.append("parseerror", .string(error.reason))
     details.append("format", .string(format))
-    return Event(timestamp: context.received, receivedTimestamp: context.received, category: "unparsed",
+    return Event(timestamp: context.received, category: "unparsed",
                  source: context.source, summary: String(decoding: record, as: UTF8.self),
                  tags: ["unparsed"], details: details)
 }

@@ -15,6 +15,12 @@ size_t mds_json_string(uint8_t *dst, const uint8_t *src, size_t n);
 /// known to be plain. `dst` needs n + 3 bytes. Returns the bytes written.
 size_t mds_json_plain(uint8_t *dst, const uint8_t *src, size_t n, int colon);
 
+/// Writes one object member `,"key":"value"` (no comma when `comma` is 0): a plain
+/// (literal) key is copied, any other key and the value are escaped. `dst` needs
+/// 6 * (klen + vlen) + 24 bytes. Returns the bytes written.
+size_t mds_json_member(uint8_t *dst, int comma, const uint8_t *key, size_t klen, int key_plain,
+                       const uint8_t *val, size_t vlen);
+
 /// The length of the longest prefix of `src[0..<n]` that needs no JSON escaping.
 size_t mds_json_plain_prefix(const uint8_t *src, size_t n);
 

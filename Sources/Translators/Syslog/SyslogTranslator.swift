@@ -12,7 +12,7 @@ public struct SyslogTranslator: Translator {
     public init(parser: SyslogParser) { self.parser = parser }
 
     public func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext) throws(TranslationError) -> Event {
-        var e = Event(timestamp: context.received, receivedTimestamp: context.received, category: "", summary: "")
+        var e = Event(timestamp: context.received, category: "", summary: "")
         try translate(record, context: context, into: &e)
         return e
     }
@@ -29,7 +29,7 @@ public struct SyslogTranslator: Translator {
 
     /// A new event from a parsed message (which carries its own bytes).
     public func event(from m: SyslogMessage, context: RecordContext) -> Event {
-        var e = Event(timestamp: context.received, receivedTimestamp: context.received, category: "", summary: "")
+        var e = Event(timestamp: context.received, category: "", summary: "")
         e.bytes = m.bytes
         fill(&e, from: m, context: context)
         return e
@@ -41,7 +41,7 @@ public struct SyslogTranslator: Translator {
     /// Fills `e`, whose `bytes` the message's ranges refer to.
     func fill(_ e: inout Event, from m: SyslogMessage, context: RecordContext) {
         let pri = m.priority ?? Self.defaultPriority
-        e.reset(timestamp: m.timestamp ?? context.received, receivedTimestamp: context.received,
+        e.reset(timestamp: m.timestamp ?? context.received,
                 category: .literal("syslog"), summary: m.messageRange.map(Text.slice) ?? .literal(""))
         e.severity = Severity(rawValue: UInt8(pri & 7))
         e.hostnameText = m.hostnameRange.map(Text.slice)
