@@ -403,21 +403,24 @@ public struct SyslogParser: Sendable {
         return (mon, day, year, hh * 3600 + mm * 60 + ss, nanos, digits, i)
     }
 
-    private func inferYear(month: Int, day: Int, secs: Int) -> Int64 {
+    /// The year, and the wall-clock time in it (seconds as if UTC).
+    private func inferYear(month: Int, day: Int, secs: Int) -> (year: Int64, wall: Int64) {
         let refYear = referenceYear
         // Nearly every line: the reference's own year fits, and the next year could only
         // fit for a January line read in December.
         if month != 1 || referenceMonth != 12, day <= Civil.daysIn(month: month, year: refYear) {
             let wall = Civil.days(year: refYear, month: month, day: day) * 86_400 + Int64(secs)
-            if wall - Int64(zone.offset(forLocal: wall)) <= referenceTime + 86_400 { return refYear }
+            if wall - Int64(zone.offset(forLocal: wall)) <= referenceTime + 86_400 { return (refYear, wall) }
         }
         // Feb 29 exists only in leap years: candidates skip years where the date is invalid.
-        for y in [refYear + 1, refYear, refYear - 1, refYear - 2, refYear - 3, refYear - 4] {
+        var y = refYear + 1
+        while y >= refYear - 4 {
+            defer { y -= 1 }
             guard day <= Civil.daysIn(month: month, year: y) else { continue }
             let wall = Civil.days(year: y, month: month, day: day) * 86_400 + Int64(secs)
-            if wall - Int64(zone.offset(forLocal: wall)) <= referenceTime + 86_400 { return y }
+            if wall - Int64(zone.offset(forLocal: wall)) <= referenceTime + 86_400 { return (y, wall) }
         }
-        return refYear
+        return (refYear, Civil.days(year: refYear, month: month, day: min(day, Civil.daysIn(month: month, year: refYear))) * 86_400 + Int64(secs))
     }
 
     private func parse3164(_ p: UnsafeBufferPointer<UInt8>, at start: Int, priority: Int?) throws(SyslogError) -> SyslogMessage {
@@ -426,9 +429,13 @@ public struct SyslogParser: Sendable {
         var i = start
         if !strict { while i < p.count, p[i] == 0x20 { i += 1 } }  // "<167> Mar  7 ..."
         if let t = parse3164Time(p, i) {
-            let year = t.year.map(Int64.init) ?? inferYear(month: t.month, day: t.day, secs: t.secs)
-            var ts = Timestamp(epochSeconds: Civil.days(year: year, month: t.month, day: t.day) * 86_400 + Int64(t.secs),
-                               nanoseconds: t.nanos, fractionDigits: t.digits)
+            let wall: Int64
+            if let y = t.year {
+                wall = Civil.days(year: Int64(y), month: t.month, day: t.day) * 86_400 + Int64(t.secs)
+            } else {
+                wall = inferYear(month: t.month, day: t.day, secs: t.secs).wall
+            }
+            var ts = Timestamp(epochSeconds: wall, nanoseconds: t.nanos, fractionDigits: t.digits)
             applyZone(&ts)
             m.timestamp = ts
             i = t.end
