@@ -7,7 +7,7 @@
 #
 # Environment:
 #   MOZDEF_SHIP  path to a mozdef-ship binary (skips `swift build`)
-#   BENCH_RUNS   runs per program and input, best CPU time is kept (default 3)
+#   BENCH_RUNS   runs per program and input, best CPU time is kept (default 5)
 #   BENCH_LINES  lines per generated input (default 1000000)
 #   CC           C compiler for the helpers (default cc)
 #
@@ -21,7 +21,7 @@ if [[ -n ${MOZDEF_SHIP:-} && $MOZDEF_SHIP != /* ]]; then
 fi
 cd "$(dirname "$0")/.."        # run from the repository root
 
-RUNS=${BENCH_RUNS:-3}
+RUNS=${BENCH_RUNS:-5}
 LINES=${BENCH_LINES:-1000000}
 CC=${CC:-cc}
 DATA_DIR=.build/bench-data
