@@ -210,3 +210,50 @@ size_t mds_json_member(uint8_t *dst, int comma, const uint8_t *key, size_t klen,
     out += mds_json_string(out, val, vlen);
     return (size_t)(out - dst);
 }
+
+size_t mds_json_fields_bound(const mds_field *f, size_t n) {
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += 6 * ((size_t)f[i].key_b + f[i].b) + 48;
+    return total;
+}
+
+static size_t json_int(uint8_t *dst, int64_t v) {
+    uint8_t tmp[20];
+    uint64_t m = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;  // magnitude, INT64_MIN safe
+    size_t k = 0;
+    do { tmp[k++] = (uint8_t)('0' + m % 10); m /= 10; } while (m);
+    uint8_t *out = dst;
+    if (v < 0) *out++ = '-';
+    while (k) *out++ = tmp[--k];
+    return (size_t)(out - dst);
+}
+
+size_t mds_json_fields(uint8_t *dst, const mds_field *f, size_t n, const uint8_t *bytes, int comma) {
+    uint8_t *out = dst;
+    for (size_t i = 0; i < n; i++) {
+        const mds_field *x = &f[i];
+        if (x->kind == 5) {  // object end
+            *out++ = '}';
+            comma = 1;
+            continue;
+        }
+        if (comma) *out++ = ',';
+        if (x->key_ptr) {
+            out += mds_json_plain(out, x->key_ptr, x->key_b, 1);
+        } else {
+            out += mds_json_string(out, bytes + x->key_a, x->key_b);
+            *out++ = ':';
+        }
+        comma = 1;
+        switch (x->kind) {
+        case 0: out += mds_json_string(out, bytes + x->a, x->b); break;
+        case 1: out += mds_json_plain(out, x->val_ptr, x->b, 0); break;
+        case 2: out += json_int(out, x->number); break;
+        case 3:
+            if (x->number) { memcpy(out, "true", 4); out += 4; } else { memcpy(out, "false", 5); out += 5; }
+            break;
+        case 4: *out++ = '{'; comma = 0; break;
+        }
+    }
+    return (size_t)(out - dst);
+}

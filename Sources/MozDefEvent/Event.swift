@@ -178,40 +178,31 @@ public enum Text: Sendable {
 /// One detail in compact, trivially copyable form: keys and string values are
 /// static literals or ranges of the event's bytes; nested objects are written as
 /// `objectStart` … `objectEnd` runs. Literal pointers refer to static storage.
-/// Destroying an array of these is a single free, which matters per record.
+/// The layout is C's (`mds_field`), so the JSON writer hands the whole list to
+/// one C loop; destroying an array of these is a single free.
 public struct DetailField: @unchecked Sendable {
     public enum Kind: UInt8, Sendable { case slice, literal, int, bool, objectStart, objectEnd }
+    @usableFromInline var raw: mds_field
+
+    public var kind: Kind { Kind(rawValue: raw.kind)! }
     /// A static key, or nil when the key is the slice keyA..<keyA+keyB.
-    public var keyPointer: UnsafePointer<UInt8>?
-    public var keyA: UInt32
-    public var keyB: UInt32
-    public var kind: Kind
-    public var valuePointer: UnsafePointer<UInt8>?
-    public var a: UInt32
-    public var b: UInt32
-    public var number: Int64
+    public var keyPointer: UnsafePointer<UInt8>? { raw.key_ptr }
+    public var keyA: UInt32 { raw.key_a }
+    public var keyB: UInt32 { raw.key_b }
+    public var valuePointer: UnsafePointer<UInt8>? { raw.val_ptr }
+    public var a: UInt32 { raw.a }
+    public var b: UInt32 { raw.b }
+    public var number: Int64 { raw.number }
 
     @inline(__always) init(key: StaticString, kind: Kind, valuePointer: UnsafePointer<UInt8>? = nil,
                            a: UInt32 = 0, b: UInt32 = 0, number: Int64 = 0) {
-        keyPointer = key.utf8Start
-        keyA = 0
-        keyB = UInt32(key.utf8CodeUnitCount)
-        self.kind = kind
-        self.valuePointer = valuePointer
-        self.a = a
-        self.b = b
-        self.number = number
+        raw = mds_field(key_ptr: key.utf8Start, val_ptr: valuePointer, number: number,
+                        key_a: 0, key_b: UInt32(key.utf8CodeUnitCount), a: a, b: b, kind: kind.rawValue)
     }
 
     @inline(__always) init(keySlice k: Range<Int>, kind: Kind, a: UInt32 = 0, b: UInt32 = 0) {
-        keyPointer = nil
-        keyA = UInt32(k.lowerBound)
-        keyB = UInt32(k.count)
-        self.kind = kind
-        valuePointer = nil
-        self.a = a
-        self.b = b
-        number = 0
+        raw = mds_field(key_ptr: nil, val_ptr: nil, number: 0,
+                        key_a: UInt32(k.lowerBound), key_b: UInt32(k.count), a: a, b: b, kind: kind.rawValue)
     }
 
     /// `key: bytes[r]`
@@ -242,7 +233,7 @@ public struct DetailField: @unchecked Sendable {
 
     /// The key's bytes (static, or in the event's bytes).
     @inline(__always) func keyBytes(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
-        UnsafeBufferPointer(start: keyPointer ?? bytes.baseAddress! + Int(keyA), count: Int(keyB))
+        UnsafeBufferPointer(start: raw.key_ptr ?? bytes.baseAddress! + Int(raw.key_a), count: Int(raw.key_b))
     }
 
     /// True when the keys are the same bytes.
@@ -302,45 +293,14 @@ extension JSONWriter {
     mutating func details(_ e: Event, in b: UnsafeBufferPointer<UInt8>) {
         raw(UInt8(ascii: "{"))
         var comma = false
-        e.detailFields.withUnsafeBufferPointer { fs in
-            for i in fs.indices {
-                let f = fs[i]
-                if f.kind == .objectEnd {
-                    raw(UInt8(ascii: "}"))
-                    comma = true
-                    continue
-                }
-                if f.kind == .slice {
-                    // The common member, in one call: literal keys are copied as they are
-                    // (plain ASCII by construction), slices of the record escaped.
-                    let kb = f.keyBytes(b)
-                    reserve(6 * (kb.count + Int(f.b)) + 24)
-                    count += mds_json_member(base + count, comma ? 1 : 0, kb.baseAddress!, kb.count,
-                                             f.keyPointer != nil ? 1 : 0, b.baseAddress! + Int(f.a), Int(f.b))
-                    comma = true
-                    continue
-                }
-                if comma { raw(UInt8(ascii: ",")) }
-                // Literal keys and values are plain ASCII by construction and copied as
-                // they are; slices (valid UTF-8 from the record) are escaped.
-                if let k = f.keyPointer {
-                    plain(k, Int(f.keyB), colon: true)
-                } else {
-                    appendEscaped(f.keyBytes(b))
-                    raw(UInt8(ascii: ":"))
-                }
-                comma = true
-                switch f.kind {
-                case .slice: appendEscaped(UnsafeBufferPointer(start: b.baseAddress! + Int(f.a), count: Int(f.b)))
-                case .literal: plain(f.valuePointer!, Int(f.b), colon: false)
-                case .int: int(f.number)
-                case .bool: bool(f.number != 0)
-                case .objectStart:
-                    raw(UInt8(ascii: "{"))
-                    comma = false
-                case .objectEnd: break
+        if !e.detailFields.isEmpty {
+            e.detailFields.withUnsafeBufferPointer { fs in
+                fs.withMemoryRebound(to: mds_field.self) { raw in
+                    reserve(mds_json_fields_bound(raw.baseAddress!, raw.count))
+                    count += mds_json_fields(base + count, raw.baseAddress!, raw.count, b.baseAddress, 0)
                 }
             }
+            comma = true
         }
         for m in e.extraDetails.members {
             if comma { raw(UInt8(ascii: ",")) }

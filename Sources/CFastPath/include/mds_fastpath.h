@@ -32,4 +32,23 @@ size_t mds_json_string(uint8_t *dst, const uint8_t *src, size_t n);
 size_t mds_ascii_prefix(const uint8_t *src, size_t n);
 /// Offset of the first `needle[0..<m]` in `hay[0..<n]`, or -1.
 ptrdiff_t mds_find(const uint8_t *hay, size_t n, const uint8_t *needle, size_t m);
+/// One detail of an event in compact form (Swift's DetailField wraps it).
+/// kind: 0 slice, 1 literal, 2 int, 3 bool, 4 object start, 5 object end.
+/// The key is `key_ptr[0..<key_b]` when key_ptr is set, else `bytes[key_a..<key_a+key_b]`;
+/// a slice value is `bytes[a..<a+b]`, a literal value `val_ptr[0..<b]`.
+typedef struct {
+    const uint8_t *key_ptr;
+    const uint8_t *val_ptr;
+    int64_t number;
+    uint32_t key_a, key_b, a, b;
+    uint8_t kind;
+} mds_field;
+
+/// An upper bound of the bytes mds_json_fields writes for these fields.
+size_t mds_json_fields_bound(const mds_field *f, size_t n);
+
+/// Writes the members of a details object (without its braces) from `f[0..<n]`,
+/// with `comma` if the object already has members. Literal keys and values are
+/// copied; slices of `bytes` are escaped. Returns the bytes written.
+size_t mds_json_fields(uint8_t *dst, const mds_field *f, size_t n, const uint8_t *bytes, int comma);
 #endif
