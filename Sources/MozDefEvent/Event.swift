@@ -51,20 +51,6 @@ public struct Event: Sendable {
         extraDetails = details
     }
 
-    /// An event over `bytes` (which must be valid UTF-8), for translators that fill
-    /// its fields with slices of them.
-    public init(bytes: [UInt8], timestamp: Timestamp, receivedTimestamp: Timestamp? = nil, category: Text, summary: Text) {
-        self.timestamp = timestamp
-        self.receivedTimestamp = receivedTimestamp
-        self.bytes = bytes
-        severity = nil
-        tags = []
-        categoryText = category
-        summaryText = summary
-        detailFields = []
-        extraDetails = JSONObject()
-    }
-
     /// Empties the event for reuse, keeping the capacity of its arrays so that a
     /// translator refilling it per record allocates nothing.
     public mutating func reset(timestamp: Timestamp, receivedTimestamp: Timestamp? = nil, category: Text, summary: Text) {
@@ -80,13 +66,6 @@ public struct Event: Sendable {
         summaryText = summary
         detailFields.removeAll(keepingCapacity: true)
         if !extraDetails.isEmpty { extraDetails = JSONObject() }
-    }
-
-    /// Adds derived text (e.g. an unescaped value) to the event's bytes; valid UTF-8 only.
-    public mutating func appendText(_ p: UnsafeBufferPointer<UInt8>) -> Text {
-        let start = bytes.count
-        bytes.append(contentsOf: p)
-        return .slice(start: UInt32(start), count: UInt32(p.count))
     }
 
     public func string(_ t: Text) -> String {

@@ -76,11 +76,6 @@ public struct JSONWriter: ~Copyable, @unchecked Sendable {
         s.withUTF8 { appendEscaped($0) }
     }
 
-    public mutating func string(_ s: Substring) {
-        var s = s
-        s.withUTF8 { appendEscaped($0) }
-    }
-
     /// Small strings (up to 15 UTF-8 bytes) live inside the String value itself; most
     /// keys and field values are such. On 64-bit platforms the stdlib's stable layout
     /// keeps the bytes in the two words and, in the top byte, a discriminator (0xE_:

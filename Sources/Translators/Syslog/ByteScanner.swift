@@ -50,7 +50,7 @@ struct ByteScanner {
     mutating func skipSpaces() { while i < p.count, p[i] == 0x20 { i += 1 } }
 
     func string(_ r: Range<Int>) -> String {
-        FastString.make(UnsafeBufferPointer(rebasing: p[r]))
+        String(decoding: UnsafeBufferPointer(rebasing: p[r]), as: UTF8.self)
     }
 
     /// Position of `s` at or after `from`, without consuming.

@@ -27,14 +27,6 @@ public struct SyslogTranslator: Translator {
         fill(&e, from: m, context: context)
     }
 
-    /// A new event from a parsed message (which carries its own bytes).
-    public func event(from m: SyslogMessage, context: RecordContext) -> Event {
-        var e = Event(timestamp: context.received, category: "", summary: "")
-        e.bytes = m.bytes
-        fill(&e, from: m, context: context)
-        return e
-    }
-
     /// RFC 3164 §4.3.3: a relay that receives no PRI assumes 13 (user.notice).
     static let defaultPriority = 13
 
