@@ -213,7 +213,7 @@ size_t mds_json_member(uint8_t *dst, int comma, const uint8_t *key, size_t klen,
 
 size_t mds_json_fields_bound(const mds_field *f, size_t n) {
     size_t total = 0;
-    for (size_t i = 0; i < n; i++) total += 6 * ((size_t)f[i].key_b + f[i].b) + 48;
+    for (size_t i = 0; i < n; i++) total += 6 * ((size_t)f[i].key_b + f[i].b) + 48;  // includes closing braces
     return total;
 }
 
@@ -230,9 +230,12 @@ static size_t json_int(uint8_t *dst, int64_t v) {
 
 size_t mds_json_fields(uint8_t *dst, const mds_field *f, size_t n, const uint8_t *bytes, int comma) {
     uint8_t *out = dst;
+    size_t depth = 0;  // unbalanced lists still give valid JSON: stray ends are skipped, open objects closed
     for (size_t i = 0; i < n; i++) {
         const mds_field *x = &f[i];
         if (x->kind == 5) {  // object end
+            if (depth == 0) continue;
+            depth--;
             *out++ = '}';
             comma = 1;
             continue;
@@ -252,8 +255,9 @@ size_t mds_json_fields(uint8_t *dst, const mds_field *f, size_t n, const uint8_t
         case 3:
             if (x->number) { memcpy(out, "true", 4); out += 4; } else { memcpy(out, "false", 5); out += 5; }
             break;
-        case 4: *out++ = '{'; comma = 0; break;
+        case 4: *out++ = '{'; comma = 0; depth++; break;
         }
     }
+    while (depth--) *out++ = '}';
     return (size_t)(out - dst);
 }

@@ -85,7 +85,17 @@ public final class GzipSource: ByteSource {
         stream.next_out = buffer.baseAddress!.assumingMemoryBound(to: Bytef.self)
         stream.avail_out = uInt(buffer.count)
         while stream.avail_out > 0 {
-            if stream.avail_in == 0 && !innerEOF { try refill() }
+            if stream.avail_in == 0 && !innerEOF {
+                do {
+                    try refill()
+                } catch {
+                    // Hand out what this call decoded already; the error comes next call.
+                    let produced = buffer.count - Int(stream.avail_out)
+                    guard produced > 0 else { throw error }
+                    pendingError = error
+                    return produced
+                }
+            }
             if finishedMember {
                 // Another member follows only if more bytes do; trailing zero padding is tolerated.
                 if stream.avail_in == 0 && innerEOF { break }

@@ -24,6 +24,9 @@ public final class LineReader {
     private var eof = false
     private var pendingError: InputError?
     private var pieceFull = false
+    /// The last line handed out was a piece of an over-long line: the next piece, or
+    /// its end, belongs to the same line (same number, no empty line at its LF).
+    private var continuing = false
 
     public init(source: any ByteSource, path: String) {
         self.source = source
@@ -48,18 +51,22 @@ public final class LineReader {
         let head = UnsafeMutableRawBufferPointer.allocate(byteCount: 2, alignment: 1)
         defer { head.deallocate() }
         var got = 0
-        // Read exactly two bytes (a pipe may deliver one at a time) to sniff gzip's 1f 8b.
-        while got < 2 {
-            let n = try raw.read(into: UnsafeMutableRawBufferPointer(rebasing: head[got...]))
-            if n == 0 { break }
-            got += n
+        do {
+            // Read exactly two bytes (a pipe may deliver one at a time) to sniff gzip's 1f 8b.
+            while got < 2 {
+                let n = try raw.read(into: UnsafeMutableRawBufferPointer(rebasing: head[got...]))
+                if n == 0 { break }
+                got += n
+            }
+            if got == 2 && head[0] == 0x1F && head[1] == 0x8B {
+                let gz = try GzipSource(inner: raw, prefix: UnsafeRawBufferPointer(head))
+                return LineReader(source: PrefixedSource(prefix: [], inner: gz), path: name)
+            }
+        } catch {
+            if fd > 2 { Glibc.close(fd) }  // e.g. EISDIR: do not leak the descriptor
+            throw error
         }
-        let prefix = Array(head[0..<got])
-        if got == 2 && head[0] == 0x1F && head[1] == 0x8B {
-            let gz = try GzipSource(inner: raw, prefix: UnsafeRawBufferPointer(head))
-            return LineReader(source: PrefixedSource(prefix: [], inner: gz), path: name)
-        }
-        return LineReader(source: PrefixedSource(prefix: prefix, inner: raw), path: name)
+        return LineReader(source: PrefixedSource(prefix: Array(head[0..<got]), inner: raw), path: name)
     }
 
     /// The next line, valid until the next call; nil after the last one. Lines read
@@ -70,15 +77,22 @@ public final class LineReader {
             let base = buf.baseAddress!.assumingMemoryBound(to: UInt8.self)  // fill() may move it
             if scan < end, let nl = memchr(base + scan, 0x0A, end - scan) {
                 let at = base.distance(to: nl.assumingMemoryBound(to: UInt8.self))
-                let line = emit(start, at)
+                let wasContinuing = continuing
+                continuing = false
+                let emptyRest = at == start || (at == start + 1 && base[start] == 0x0D)
+                let begin = start
                 start = at + 1
                 scan = start
-                return line
+                // An over-long line that ended exactly at a piece boundary: its LF
+                // (or CRLF) ends it and is not a line of its own.
+                if wasContinuing && emptyRest { continue }
+                return emit(begin, at, newLine: !wasContinuing)
             }
             scan = end
             if eof {
                 if end > start {
-                    let line = emit(start, end)
+                    let line = emit(start, end, newLine: !continuing)
+                    continuing = false
                     start = end
                     return line
                 }
@@ -91,7 +105,9 @@ public final class LineReader {
             try fill()
             if pieceFull {
                 pieceFull = false
-                let line = emit(start, end)
+                // A piece keeps every byte (a CR here is data, not a line ending).
+                let line = emit(start, end, newLine: !continuing, stripCR: false)
+                continuing = true
                 start = end
                 scan = end
                 return line
@@ -139,11 +155,11 @@ public final class LineReader {
         end += n
     }
 
-    @inline(__always) private func emit(_ s: Int, _ e: Int) -> UnsafeBufferPointer<UInt8> {
+    @inline(__always) private func emit(_ s: Int, _ e: Int, newLine: Bool = true, stripCR: Bool = true) -> UnsafeBufferPointer<UInt8> {
         var e = e
         let base = buf.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        if e > s && base[e - 1] == 0x0D { e -= 1 }
-        lineNumber += 1
+        if stripCR && e > s && base[e - 1] == 0x0D { e -= 1 }
+        if newLine { lineNumber += 1 }
         return UnsafeBufferPointer(start: base + s, count: e - s)
     }
 

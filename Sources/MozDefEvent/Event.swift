@@ -110,11 +110,16 @@ public struct Event: Sendable {
                 case .objectStart:
                     stack.append((key(f), JSONObject()))
                 case .objectEnd:
+                    guard stack.count > 1 else { continue }  // unbalanced: ignore the stray end
                     let (k, o) = stack.removeLast()
                     stack[stack.count - 1].object.append(k, .object(o))
                 default:
                     stack[stack.count - 1].object.append(key(f), value(f))
                 }
+            }
+            while stack.count > 1 {  // unclosed objects end with the details
+                let (k, o) = stack.removeLast()
+                stack[stack.count - 1].object.append(k, .object(o))
             }
             var o = stack[0].object
             for m in extraDetails.members { o.append(m.key, m.value) }

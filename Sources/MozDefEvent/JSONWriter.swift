@@ -238,7 +238,7 @@ public struct JSONWriter: ~Copyable, @unchecked Sendable {
             if cachedDate.0 == 0xFF {  // outside 0000-9999: rare, take the slow path
                 var s = t.iso8601(utc: utc)
                 s.withUTF8 { append($0) }
-                put(UInt8(ascii: "\""))
+                raw(UInt8(ascii: "\""))
                 return
             }
             let start = count

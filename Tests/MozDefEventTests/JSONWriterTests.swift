@@ -87,6 +87,17 @@ import Testing
         _ = try JSONSerialization.jsonObject(with: Data(s.utf8))
     }
 
+    @Test func unbalancedDetailFieldsStillGiveValidJSON() throws {
+        let t = Timestamp(epochSeconds: 0)
+        var e = Event(timestamp: t, category: "c", summary: "s")
+        e.detailFields = [.objectEnd, .objectStart("a"), .int("n", -5), .bool("b", true), .objectStart("inner")]
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(e.jsonString.utf8)) as? [String: Any])
+        let a = try #require((o["details"] as? [String: Any])?["a"] as? [String: Any])
+        #expect(a["n"] as? Int == -5)
+        #expect(a["b"] as? Bool == true)
+        #expect(e.details["a"]?.objectValue?["inner"] == .object(JSONObject()))
+    }
+
     @Test func objectSubscriptReplacesInPlaceAndRemoves() {
         var o = JSONObject()
         o["a"] = 1

@@ -80,6 +80,18 @@ import Testing
         #expect(details(e)["program"]?.stringValue == program)
     }
 
+    @Test func impossibleDatesAreNotTimestamps() throws {
+        let strict = SyslogTranslator(parser: SyslogParser(strict: true, referenceTime: Self.reference))
+        for line in ["<13>Feb 30 10:00:00 h x: y", "<13>Apr 31 10:00:00 h x: y"] {
+            var s = line
+            #expect(throws: TranslationError.self) { try s.withUTF8 { try strict.translate($0, context: ctx) } }
+            // Lenient: kept whole, dated by the time it was read.
+            let e = try event(line)
+            #expect(e.timestamp == ctx.received)
+            #expect(e.summary.contains("10:00:00"))
+        }
+    }
+
     @Test func missingPRIMeansUserNotice() throws {
         let e = try event("Feb 18 16:01:59 serverX -- MARK --")
         #expect(e.severity == .notice)
@@ -138,6 +150,24 @@ import Testing
               category: "authentication", fields: ["success": true, "username": "carol", "byuser": "LOGIN", "service": "login"]),
         .init(line: "<167>Mar 27 19:06:53 source_server sshd(pam_unix)[12750]: session opened for user foo by (uid=0)",
               category: "authentication", fields: ["success": true, "username": "foo", "subsystem": "pam_unix"]),
+        // A client-chosen user name that imitates sshd's own text must not move the address.
+        .init(line: "Nov 27 09:14:02 bastion sshd[2211]: Invalid user x from 6.6.6.6 port 1 from 203.0.113.9 port 5555",
+              category: "authentication",
+              fields: ["username": "x from 6.6.6.6 port 1", "sourceipaddress": "203.0.113.9", "sourceport": 5555]),
+        .init(line: "Nov 27 09:14:02 bastion sshd[2211]: Failed password for a port 9 from 1.1.1.1 port 2 from 198.51.100.9 port 22 ssh2",
+              category: "authentication",
+              fields: ["username": "a port 9 from 1.1.1.1 port 2", "sourceipaddress": "198.51.100.9", "sourceport": 22]),
+        .init(line: "Nov 27 09:14:02 bastion sshd[2211]: Disconnected from invalid user a b 10.0.0.1 port 7 203.0.113.5 port 40000 [preauth]",
+              category: "authentication",
+              fields: ["username": "a b 10.0.0.1 port 7", "sourceipaddress": "203.0.113.5", "sourceport": 40000]),
+        .init(line: "Nov 27 09:14:02 bastion sshd[2211]: Invalid user admin from 198.51.100.9",
+              category: "authentication", fields: ["username": "admin", "sourceipaddress": "198.51.100.9"]),
+        .init(line: "Nov 27 09:14:02 bastion sshd-session[2211]: Accepted publickey for alice from 203.0.113.45 port 51122 ssh2",
+              category: "authentication", fields: ["success": true, "username": "alice"]),
+        // A command containing " ; " is still one successful command.
+        .init(line: "Nov 27 09:14:02 bastion sudo:    alice : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/sh -c a ; b NOT in sudoers",
+              category: "authentication",
+              fields: ["success": true, "username": "alice", "command": "/bin/sh -c a ; b NOT in sudoers", "targetuser": "root"]),
         .init(line: "Nov 27 09:14:02 db CRON[9921]: pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)",
               category: "syslog", fields: [:]),
         .init(line: "Nov 27 09:14:02 bastion sshd[2211]: Server listening on 0.0.0.0 port 22.",

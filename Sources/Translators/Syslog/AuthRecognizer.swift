@@ -59,7 +59,7 @@ enum AuthRecognizer {
         var ok = false
         if s.peek("pam_unix(") {
             ok = pamUnix(&s, &r)
-        } else if eq(s, program, "sshd") {
+        } else if eq(s, program, "sshd") || eq(s, program, "sshd-session") {  // OpenSSH 9.8+ logs auth as sshd-session
             ok = sshd(&s, &r)
         } else if eq(s, program, "sudo") {
             ok = sudo(&s, &r)
@@ -83,14 +83,33 @@ enum AuthRecognizer {
         if let port, let n = s.int(port) { r.add("sourceport", int: n) }
     }
 
-    /// "<user> from <ip> port <port>" (user may be empty: "Invalid user  from ...").
+    /// sshd ends these messages with "<ip> port <port>" and then only its own text
+    /// (protocol, key fingerprint, "[preauth]"); the user name before them is chosen by
+    /// the client and may contain anything, " from " and " port " included. So the
+    /// address is found from the right: the word before the last " port ".
+    private static func addressFromRight(_ s: ByteScanner) -> (ip: Range<Int>, port: Range<Int>)? {
+        guard let portAt = s.findLast(" port ", from: s.i) else { return nil }
+        var ipStart = portAt
+        while ipStart > s.i, s.p[ipStart - 1] != 0x20 { ipStart -= 1 }
+        var portEnd = portAt + 6
+        while portEnd < s.p.count, s.p[portEnd] &- 48 < 10 { portEnd += 1 }
+        return (ipStart..<portAt, (portAt + 6)..<portEnd)
+    }
+
+    /// "<user> from <ip> port <port>..." (user may be empty: "Invalid user  from ...").
     private static func userFromIPPort(_ s: inout ByteScanner, into r: inout Result) -> Bool {
-        guard let user = s.upTo(" from ") else { return false }
-        r.add("username", slice: user)
-        let ip = s.word()
-        var port: Range<Int>?
-        if s.eat(" port ") { port = s.word() }
-        addFrom(s, ip: ip, port: port, to: &r)
+        if let a = addressFromRight(s), a.ip.lowerBound - 6 >= s.i,
+           ByteScanner(s.p, at: a.ip.lowerBound - 6).peek(" from ") {
+            r.add("username", slice: s.i..<(a.ip.lowerBound - 6))
+            addFrom(s, ip: a.ip, port: a.port, to: &r)
+            s.i = a.port.upperBound
+            return true
+        }
+        // Older sshd: "<user> from <ip>" without a port.
+        guard let fromAt = s.findLast(" from ", from: s.i) else { return false }
+        r.add("username", slice: s.i..<fromAt)
+        s.i = fromAt + 6
+        addFrom(s, ip: s.word(), port: nil, to: &r)
         return true
     }
 
@@ -98,22 +117,15 @@ enum AuthRecognizer {
     private static func userIPPort(_ s: inout ByteScanner, into r: inout Result) {
         if s.eat("invalid user ") {
             r.add("invaliduser", true)
-        } else {
-            _ = s.eat("authenticating user ")
+        } else if !s.eat("authenticating user ") {
             _ = s.eat("user ")
         }
-        let first = s.word()
-        s.skipSpaces()
-        if s.peek("port ") {  // no user: the first word was the address
-            _ = s.eat("port ")
-            addFrom(s, ip: first, port: s.word(), to: &r)
-            return
+        guard let a = addressFromRight(s) else { return }
+        if a.ip.lowerBound - 1 > s.i {  // a user name precedes the address
+            r.add("username", slice: s.i..<(a.ip.lowerBound - 1))
         }
-        r.add("username", slice: first)
-        let ip = s.word()
-        var port: Range<Int>?
-        if s.eat(" port ") { port = s.word() }
-        addFrom(s, ip: ip, port: port, to: &r)
+        addFrom(s, ip: a.ip, port: a.port, to: &r)
+        s.i = a.port.upperBound
     }
 
     private static func sshd(_ s: inout ByteScanner, _ r: inout Result) -> Bool {
@@ -243,19 +255,30 @@ enum AuthRecognizer {
         r.add("username", slice: user)
         var reason: Range<Int>?
         var fields: [(key: Range<Int>, value: Range<Int>)] = []
-        while !s.atEnd {
-            let part = s.upTo(" ; ") ?? {
-                let start = s.i
-                s.i = s.p.count
-                return start..<s.p.count
-            }()
+        // COMMAND= is last and runs to the end: a command may itself contain " ; ".
+        let commandAt = s.find("COMMAND=", from: s.i)
+        let partsEnd = commandAt ?? s.p.count
+        while s.i < partsEnd {
+            var part: Range<Int>
+            if let sep = s.find(" ; ", from: s.i), sep < partsEnd {
+                part = s.i..<sep
+                s.i = sep + 3
+            } else {
+                part = s.i..<partsEnd
+                s.i = partsEnd
+            }
+            if part.upperBound > part.lowerBound, s.p[part.upperBound - 1] == 0x20 { part = part.lowerBound..<(part.upperBound - 1) }
             var eqAt = part.lowerBound
             while eqAt < part.upperBound, s.p[eqAt] >= UInt8(ascii: "A"), s.p[eqAt] <= UInt8(ascii: "Z") { eqAt += 1 }
             if eqAt > part.lowerBound, eqAt < part.upperBound, s.p[eqAt] == UInt8(ascii: "=") {
                 fields.append((part.lowerBound..<eqAt, (eqAt + 1)..<part.upperBound))
-            } else if reason == nil {
-                reason = part
+            } else if reason == nil && fields.isEmpty {
+                reason = part  // only before the first KEY=VALUE part
             }
+        }
+        if let c = commandAt {
+            fields.append((c..<(c + 7), (c + 8)..<s.p.count))
+            s.i = s.p.count
         }
         guard reason != nil || fields.contains(where: { eq(s, $0.key, "COMMAND") || eq(s, $0.key, "TTY") }) else { return false }
         if let reason {

@@ -53,6 +53,18 @@ struct ByteScanner {
         String(decoding: UnsafeBufferPointer(rebasing: p[r]), as: UTF8.self)
     }
 
+    /// Position of the last `s` that starts at or after `from`, without consuming.
+    func findLast(_ s: StaticString, from: Int) -> Int? {
+        let m = s.utf8CodeUnitCount
+        guard let base = p.baseAddress, m > 0, p.count - from >= m else { return nil }
+        var k = p.count - m
+        while k >= from {
+            if base[k] == s.utf8Start.pointee, memcmp(base + k, s.utf8Start, m) == 0 { return k }
+            k -= 1
+        }
+        return nil
+    }
+
     /// Position of `s` at or after `from`, without consuming.
     func find(_ s: StaticString, from: Int) -> Int? {
         guard from < p.count, let base = p.baseAddress else { return nil }

@@ -399,7 +399,8 @@ public struct SyslogParser: Sendable {
                 i += 1
             }
         }
-        if let year, day > Civil.daysIn(month: mon, year: Int64(year)) { return nil }
+        // Without a year Feb 29 may be valid (a leap year is inferred); Feb 30 or Apr 31 never are.
+        if day > Civil.daysIn(month: mon, year: year.map(Int64.init) ?? 2000) { return nil }
         return (mon, day, year, hh * 3600 + mm * 60 + ss, nanos, digits, i)
     }
 
