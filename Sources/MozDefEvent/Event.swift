@@ -243,9 +243,18 @@ extension JSONWriter {
         e.bytes.withUnsafeBufferPointer { b in
             raw(UInt8(ascii: "{"))
             key("timestamp", first: true)
+            let start = count
             timestamp(e.timestamp, utc: false)
             key("utctimestamp")
-            timestamp(e.timestamp, utc: true)
+            if e.timestamp.offsetSeconds == 0 {
+                // The same text: copy it rather than render it again.
+                let n = count - start - 16  // less `,"utctimestamp":`
+                reserve(n)
+                (base + count).update(from: base + start, count: n)
+                count += n
+            } else {
+                timestamp(e.timestamp, utc: true)
+            }
             if let r = e.receivedTimestamp {
                 key("receivedtimestamp")
                 timestamp(r, utc: true)

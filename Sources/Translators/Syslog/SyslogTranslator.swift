@@ -33,14 +33,21 @@ public struct SyslogTranslator: Translator {
     /// Fills `e`, whose `bytes` the message's ranges refer to.
     func fill(_ e: inout Event, from m: SyslogMessage, context: RecordContext) {
         let pri = m.priority ?? Self.defaultPriority
-        e.reset(timestamp: m.timestamp ?? context.received,
-                category: .literal("syslog"), summary: m.messageRange.map(Text.slice) ?? .literal(""))
+        // Every field is assigned below, so only what fill() never sets is cleared here.
+        e.timestamp = m.timestamp ?? context.received
+        e.receivedTimestamp = nil
+        if !e.tags.isEmpty { e.tags = [] }
+        if !e.extraDetails.isEmpty { e.extraDetails = JSONObject() }
+        e.categoryText = .literal("syslog")
+        e.summaryText = m.messageRange.map(Text.slice) ?? .literal("")
         e.severity = Severity(rawValue: UInt8(pri & 7))
         e.hostnameText = m.hostnameRange.map(Text.slice)
         e.processidText = m.procidRange.map(Text.slice)
-        e.sourceText = .string(context.source)
+        // The source is the same for a whole input: keep the stored String if it is.
+        if case .string(let old)? = e.sourceText, old == context.source {} else { e.sourceText = .string(context.source) }
         var details: [DetailField] = []
         swap(&details, &e.detailFields)  // reuse the event's storage
+        details.removeAll(keepingCapacity: true)
         details.reserveCapacity(16)
         if pri >> 3 < Facility.names.count { details.append(.literal("facility", Facility.names[pri >> 3])) }
         var program = m.appnameRange
