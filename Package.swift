@@ -42,9 +42,11 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: hotPath),
 
+        // Shared by the test targets: where the conformance corpus is, and how to read it.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "MozDefEventTests", dependencies: ["MozDefEvent"]),
-        .testTarget(name: "TranslatorsTests", dependencies: ["Translators", "MozDefEvent"]),
-        .testTarget(name: "InputsTests", dependencies: ["Inputs", "CZlib"]),
+        .testTarget(name: "TranslatorsTests", dependencies: ["Translators", "MozDefEvent", "TestSupport"]),
+        .testTarget(name: "InputsTests", dependencies: ["Inputs", "CZlib", "TestSupport"]),
         .testTarget(name: "OutputsTests", dependencies: ["Outputs", "MozDefEvent", "CCurl", "CRabbitMQ"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "MozDefEvent"]),
     ],
