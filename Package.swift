@@ -44,7 +44,7 @@ let package = Package(
 
         // Shared by the test targets: where the conformance corpus is, and how to read it.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "MozDefEventTests", dependencies: ["MozDefEvent"]),
+        .testTarget(name: "MozDefEventTests", dependencies: ["MozDefEvent", "TestSupport"]),
         .testTarget(name: "TranslatorsTests", dependencies: ["Translators", "MozDefEvent", "TestSupport"]),
         .testTarget(name: "InputsTests", dependencies: ["Inputs", "CZlib", "TestSupport"]),
         .testTarget(name: "OutputsTests", dependencies: ["Outputs", "MozDefEvent", "CCurl", "CRabbitMQ"]),
