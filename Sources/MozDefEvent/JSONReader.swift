@@ -4,8 +4,12 @@ import Glibc
 import Darwin
 #endif
 
-/// Why a JSON text was refused, with the 0-based byte offset where reading stopped.
-public struct JSONReadError: Error, Sendable, Equatable, CustomStringConvertible {
+/// Why a JSON text was refused (byte offset where reading stopped).
+public typealias JSONReadError = ParseError
+
+/// Why bytes could not be parsed, with the 0-based byte offset where parsing stopped.
+/// Shared by the readers of the different formats.
+public struct ParseError: Error, Sendable, Equatable, CustomStringConvertible {
     public var reason: String
     public var offset: Int
     public init(_ reason: String, offset: Int) {

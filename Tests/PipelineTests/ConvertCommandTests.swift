@@ -46,7 +46,7 @@ import Testing
         #expect(rej[0]["file"] as? String == p)
         #expect(rej[0]["line"] as? Int == 2)
         #expect(rej[0]["raw"] as? String == "not syslog at all")
-        #expect((rej[0]["reason"] as? String)?.contains("column") == true)
+        #expect((rej[0]["reason"] as? String)?.contains("at byte") == true)
         #expect(rej[1]["line"] as? Int == 5)
         #expect(rej[1]["rawbase64"] as? String == "//4=")
     }

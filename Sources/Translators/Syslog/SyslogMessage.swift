@@ -69,13 +69,5 @@ public struct SyslogMessage: Sendable, Equatable {
     }
 }
 
-/// Why a line is not valid syslog, with the 0-based byte column where parsing stopped.
-public struct SyslogError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var reason: String
-    public var column: Int
-    public init(_ reason: String, column: Int) {
-        self.reason = reason
-        self.column = column
-    }
-    public var description: String { "\(reason) at column \(column + 1)" }
-}
+/// Why a line is not valid syslog, with the byte offset where parsing stopped.
+public typealias SyslogError = ParseError

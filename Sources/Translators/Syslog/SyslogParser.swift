@@ -86,7 +86,7 @@ public struct SyslogParser: Sendable {
         if i < p.count, p[i] == UInt8(ascii: "<") {
             priority = try parsePRI(p, &i)
         } else if strict {
-            throw SyslogError("expecting a priority value within angle brackets", column: i)
+            throw SyslogError("expecting a priority value within angle brackets", offset: i)
         }
         // RFC 5424: VERSION right after PRI. A digit run followed by a space is a version;
         // "<14>2010-08-30T..." (3164 with ISO time) is not.
@@ -102,12 +102,12 @@ public struct SyslogParser: Sendable {
                     // A damaged RFC 5424 line: fall through to the best-effort RFC 3164 reading.
                 }
             } else if strict, j == p.count || !Digits.isDigit(p[j]) && p[j] != UInt8(ascii: "-") {
-                throw SyslogError(j - i > 3 ? "expecting a version value in the range 1-999" : "parsing error", column: j)
+                throw SyslogError(j - i > 3 ? "expecting a version value in the range 1-999" : "parsing error", offset: j)
             }
         } else if strict, priority != nil {
             // RFC 5424 requires a version: only RFC 3164 can follow (with a timestamp).
             if i < p.count, p[i] == UInt8(ascii: "0") || p[i] == 0x20 {
-                throw SyslogError("expecting a version value in the range 1-999", column: i)
+                throw SyslogError("expecting a version value in the range 1-999", offset: i)
             }
         }
         return try parse3164(p, at: i, priority: priority)
@@ -124,16 +124,16 @@ public struct SyslogParser: Sendable {
             v = v * 10 + Int(p[i] &- 48)
             n += 1
             i += 1
-            if n > 3 { throw SyslogError("expecting a priority value in the range 1-191 or equal to 0", column: i - 1) }
+            if n > 3 { throw SyslogError("expecting a priority value in the range 1-191 or equal to 0", offset: i - 1) }
         }
-        guard n > 0 else { throw SyslogError("expecting a priority value in the range 1-191 or equal to 0", column: start + 1) }
+        guard n > 0 else { throw SyslogError("expecting a priority value in the range 1-191 or equal to 0", offset: start + 1) }
         // RFC 5424 forbids leading zeros ("<002>"), and the range is 0-191.
         if n > 1 && p[start + 1] == UInt8(ascii: "0") && strict {
-            throw SyslogError("expecting a priority value in the range 1-191 or equal to 0", column: start + 2)
+            throw SyslogError("expecting a priority value in the range 1-191 or equal to 0", offset: start + 2)
         }
-        guard v <= 191 else { throw SyslogError("expecting a priority value in the range 1-191 or equal to 0", column: i - 1) }
+        guard v <= 191 else { throw SyslogError("expecting a priority value in the range 1-191 or equal to 0", offset: i - 1) }
         guard i < p.count, p[i] == UInt8(ascii: ">") else {
-            throw SyslogError("expecting a priority value in the range 1-191 or equal to 0", column: i)
+            throw SyslogError("expecting a priority value in the range 1-191 or equal to 0", offset: i)
         }
         i += 1
         return v
@@ -152,7 +152,7 @@ public struct SyslogParser: Sendable {
             i += 1
         } else {
             guard let t = Timestamp.parseISO8601(p, from: i, options: .init(rfc5424Strict: strict)) else {
-                throw SyslogError("expecting a RFC3339MICRO timestamp or a nil value", column: i)
+                throw SyslogError("expecting a RFC3339MICRO timestamp or a nil value", offset: i)
             }
             var ts = t.timestamp
             if !t.hasZone { applyZone(&ts) }
@@ -187,18 +187,18 @@ public struct SyslogParser: Sendable {
                 return m
             }
         } else {
-            throw SyslogError("expecting a structured data section containing one or more elements (`[id( key=\"value\")*]+`) or a nil value", column: i)
+            throw SyslogError("expecting a structured data section containing one or more elements (`[id( key=\"value\")*]+`) or a nil value", offset: i)
         }
         // MSG
         if i < p.count {
             if p[i] != 0x20 {
-                if strict { throw SyslogError("parsing error", column: i) }
+                if strict { throw SyslogError("parsing error", offset: i) }
             } else {
                 i += 1
             }
             if strict, i + 3 <= p.count, p[i] == 0xEF, p[i + 1] == 0xBB, p[i + 2] == 0xBF,
                !UTF8Validation.isValid(UnsafeBufferPointer(rebasing: p[(i + 3)...])) {
-                throw SyslogError("expecting a free-form optional message in UTF-8 (starting with or without BOM) or a free-form optional message in any encoding (starting without BOM)", column: i + 3)
+                throw SyslogError("expecting a free-form optional message in UTF-8 (starting with or without BOM) or a free-form optional message in any encoding (starting without BOM)", offset: i + 3)
             }
             m.messageRange = messageRange(p, from: i)
         }
@@ -206,7 +206,7 @@ public struct SyslogParser: Sendable {
     }
 
     @inline(__always) private func expectSpace(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int, _ why: String) throws(SyslogError) {
-        guard i < p.count, p[i] == 0x20 else { throw SyslogError(why, column: i) }
+        guard i < p.count, p[i] == 0x20 else { throw SyslogError(why, offset: i) }
         i += 1
     }
 
@@ -215,9 +215,9 @@ public struct SyslogParser: Sendable {
         let start = i
         while i < p.count, p[i] > 32, p[i] < 127 { i += 1 }
         let n = i - start
-        guard n > 0 else { throw SyslogError(why, column: i) }
-        if i < p.count, p[i] != 0x20 { throw SyslogError(why, column: i) }
-        if strict && n > max { throw SyslogError(why, column: start + max) }
+        guard n > 0 else { throw SyslogError(why, offset: i) }
+        if i < p.count, p[i] != 0x20 { throw SyslogError(why, offset: i) }
+        if strict && n > max { throw SyslogError(why, offset: start + max) }
         if n == 1 && p[start] == UInt8(ascii: "-") { return nil }
         return start..<i
     }
@@ -232,10 +232,10 @@ public struct SyslogParser: Sendable {
         items.reserveCapacity(12)
         while i < p.count, p[i] == UInt8(ascii: "[") {
             i += 1
-            guard let id = sdName(p, &i) else { throw SyslogError(Self.sdIDError, column: i) }
+            guard let id = sdName(p, &i) else { throw SyslogError(Self.sdIDError, offset: i) }
             // A repeated SD-ID is invalid (strict); leniently its params join the first one.
             let dup = items.firstIndex { $0.isElement && same(p, $0.a, id) }
-            if dup != nil && strict { throw SyslogError("duplicate structured data element id", column: i) }
+            if dup != nil && strict { throw SyslogError("duplicate structured data element id", offset: i) }
             var insertAt: Int?
             if let d = dup {
                 var e = d + 1
@@ -245,17 +245,17 @@ public struct SyslogParser: Sendable {
                 items.append(.init(isElement: true, a: id, b: 0..<0))
             }
             while true {
-                guard i < p.count else { throw SyslogError(Self.sdParamError, column: i) }
+                guard i < p.count else { throw SyslogError(Self.sdParamError, offset: i) }
                 if p[i] == UInt8(ascii: "]") { i += 1; break }
-                guard p[i] == 0x20 else { throw SyslogError(strict ? Self.sdIDError : Self.sdParamError, column: i) }
+                guard p[i] == 0x20 else { throw SyslogError(strict ? Self.sdIDError : Self.sdParamError, offset: i) }
                 while i < p.count, p[i] == 0x20 { i += 1; if strict { break } }
                 if !strict, i < p.count, p[i] == UInt8(ascii: "]") { i += 1; break }
-                guard let name = sdName(p, &i) else { throw SyslogError(Self.sdParamError, column: i) }
+                guard let name = sdName(p, &i) else { throw SyslogError(Self.sdParamError, offset: i) }
                 if !strict { while i < p.count, p[i] == 0x20 { i += 1 } }
-                guard i < p.count, p[i] == UInt8(ascii: "=") else { throw SyslogError(Self.sdParamError, column: i) }
+                guard i < p.count, p[i] == UInt8(ascii: "=") else { throw SyslogError(Self.sdParamError, offset: i) }
                 i += 1
                 if !strict { while i < p.count, p[i] == 0x20 { i += 1 } }
-                guard i < p.count, p[i] == UInt8(ascii: "\"") else { throw SyslogError(Self.sdParamError, column: i) }
+                guard i < p.count, p[i] == UInt8(ascii: "\"") else { throw SyslogError(Self.sdParamError, offset: i) }
                 i += 1
                 let value = try sdValue(p, &i, extra: &extra)
                 let item = SyslogMessage.SDItem(isElement: false, a: name, b: value)
@@ -295,7 +295,7 @@ public struct SyslogParser: Sendable {
             if memchr(p.baseAddress! + i, Int32(UInt8(ascii: "\\")), end - i) == nil,
                !strict || memchr(p.baseAddress! + i, Int32(UInt8(ascii: "]")), end - i) == nil {
                 let raw = UnsafeBufferPointer(rebasing: p[start..<end])
-                if strict, !UTF8Validation.isValid(raw) { throw SyslogError(Self.sdParamError, column: start) }
+                if strict, !UTF8Validation.isValid(raw) { throw SyslogError(Self.sdParamError, offset: start) }
                 i = end + 1
                 return start..<end
             }
@@ -309,16 +309,16 @@ public struct SyslogParser: Sendable {
                     i += 2
                     continue
                 }
-                if strict { throw SyslogError("expecting chars `]`, `\"`, and `\\` to be escaped within param value", column: i + 1) }
+                if strict { throw SyslogError("expecting chars `]`, `\"`, and `\\` to be escaped within param value", offset: i + 1) }
             } else if b == UInt8(ascii: "]") && strict {
-                throw SyslogError("expecting chars `]`, `\"`, and `\\` to be escaped within param value", column: i)
+                throw SyslogError("expecting chars `]`, `\"`, and `\\` to be escaped within param value", offset: i)
             }
             i += 1
         }
-        guard i < p.count else { throw SyslogError(Self.sdParamError, column: i) }
+        guard i < p.count else { throw SyslogError(Self.sdParamError, offset: i) }
         let raw = UnsafeBufferPointer(rebasing: p[start..<i])
         i += 1  // closing quote
-        if strict, !UTF8Validation.isValid(raw) { throw SyslogError(Self.sdParamError, column: start) }
+        if strict, !UTF8Validation.isValid(raw) { throw SyslogError(Self.sdParamError, offset: start) }
         if !hasEscape { return start..<(start + raw.count) }
         let outStart = p.count + extra.count
         var k = 0
@@ -448,12 +448,12 @@ public struct SyslogParser: Sendable {
             i += t.length
         } else if strict || priority == nil {
             // Without PRI and timestamp nothing says this line is syslog.
-            throw SyslogError("expecting a RFC3164 or RFC3339 timestamp", column: i)
+            throw SyslogError("expecting a RFC3164 or RFC3339 timestamp", offset: i)
         }
         if m.timestamp != nil {
             if i < p.count, p[i] == UInt8(ascii: ":") { i += 1 }  // Cisco "19:06:53: host"
             if i < p.count {
-                guard p[i] == 0x20 else { throw SyslogError("expecting a space after the timestamp", column: i) }
+                guard p[i] == 0x20 else { throw SyslogError("expecting a space after the timestamp", offset: i) }
                 i += 1
             }
         }
