@@ -42,13 +42,13 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: hotPath),
 
-        // Shared by the test targets: where the conformance corpus is, and how to read it.
+        // Shared by the test targets: the conformance corpus and temporary directories.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "MozDefEventTests", dependencies: ["MozDefEvent", "TestSupport"]),
         .testTarget(name: "TranslatorsTests", dependencies: ["Translators", "MozDefEvent", "TestSupport"]),
         .testTarget(name: "InputsTests", dependencies: ["Inputs", "CZlib", "TestSupport"]),
         .testTarget(name: "OutputsTests", dependencies: ["Outputs", "MozDefEvent", "CCurl", "CRabbitMQ"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "MozDefEvent"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "MozDefEvent", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

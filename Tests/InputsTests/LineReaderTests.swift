@@ -2,22 +2,16 @@ import Foundation
 import Testing
 @testable import Inputs
 import CZlib
+import TestSupport
 
 /// Real files in a temporary directory; gzip data made with zlib itself.
 @Suite struct LineReaderTests {
-    let dir: URL
+    let tmp: TemporaryDirectory
+    var dir: URL { tmp.url }
 
-    init() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("mozdef-ship-inputs-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
+    init() throws { tmp = try TemporaryDirectory(prefix: "mozdef-ship-inputs") }
 
-    func write(_ name: String, _ bytes: [UInt8]) throws -> String {
-        let url = dir.appendingPathComponent(name)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try Data(bytes).write(to: url)
-        return url.path
-    }
+    func write(_ name: String, _ bytes: [UInt8]) throws -> String { try tmp.write(name, bytes) }
 
     /// One gzip member, compressed with zlib's deflate (windowBits 31 = gzip wrapper).
     static func gzip(_ input: [UInt8]) -> [UInt8] {

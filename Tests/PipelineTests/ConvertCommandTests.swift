@@ -1,20 +1,15 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The `convert` command end to end: real files, real pipes, exit statuses.
 @Suite struct ConvertCommandTests {
-    let dir: URL
+    let tmp: TemporaryDirectory
+    var dir: URL { tmp.url }
 
-    init() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("mozdef-ship-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
+    init() throws { tmp = try TemporaryDirectory(prefix: "mozdef-ship-cli") }
 
-    func file(_ name: String, _ content: [UInt8]) throws -> String {
-        let u = dir.appendingPathComponent(name)
-        try Data(content).write(to: u)
-        return u.path
-    }
+    func file(_ name: String, _ content: [UInt8]) throws -> String { try tmp.write(name, content) }
 
     func objects(_ s: String) throws -> [[String: Any]] {
         try s.split(separator: "\n").map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
