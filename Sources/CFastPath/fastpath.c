@@ -6,34 +6,40 @@
 #include <emmintrin.h>
 #endif
 
-#if defined(__SSE2__)
-/// The k < 16 bytes at src in a block padded with 'A', read with overlapping
-/// fixed-size loads so nothing past src[k-1] is touched and no memcpy is called.
-static inline __m128i load_partial(const uint8_t *src, size_t k) {
-    uint8_t tail[16];
-    memset(tail, 'A', 16);
+/// Copies k < 16 bytes with overlapping fixed-size moves: nothing outside
+/// src[0..<k] or dst[0..<k] is touched, and no memcpy call is made.
+static inline void copy_small(uint8_t *dst, const uint8_t *src, size_t k) {
     if (k >= 8) {
         uint64_t a, b;
         memcpy(&a, src, 8);
         memcpy(&b, src + k - 8, 8);
-        memcpy(tail + k - 8, &b, 8);
-        memcpy(tail, &a, 8);
+        memcpy(dst + k - 8, &b, 8);
+        memcpy(dst, &a, 8);
     } else if (k >= 4) {
         uint32_t a, b;
         memcpy(&a, src, 4);
         memcpy(&b, src + k - 4, 4);
-        memcpy(tail + k - 4, &b, 4);
-        memcpy(tail, &a, 4);
+        memcpy(dst + k - 4, &b, 4);
+        memcpy(dst, &a, 4);
     } else if (k > 0) {
-        tail[0] = src[0];
-        tail[k / 2] = src[k / 2];
-        tail[k - 1] = src[k - 1];
+        dst[0] = src[0];
+        dst[k / 2] = src[k / 2];
+        dst[k - 1] = src[k - 1];
     }
+}
+
+#if defined(__SSE2__)
+/// The k < 16 bytes at src in a block padded with a harmless 'A'.
+static inline __m128i load_partial(const uint8_t *src, size_t k) {
+    uint8_t tail[16];
+    memset(tail, 'A', 16);
+    copy_small(tail, src, k);
     return _mm_loadu_si128((const __m128i *)tail);
 }
 #endif
 
-size_t mds_json_plain_prefix(const uint8_t *src, size_t n) {
+/// The length of the longest prefix of `src[0..<n]` that needs no JSON escaping.
+static size_t plain_prefix(const uint8_t *src, size_t n) {
     size_t i = 0;
 #if defined(__SSE2__)
     const __m128i quote = _mm_set1_epi8('"');
@@ -110,26 +116,8 @@ size_t mds_json_string(uint8_t *dst, const uint8_t *src, size_t n) {
 size_t mds_json_plain(uint8_t *dst, const uint8_t *src, size_t n, int colon) {
     uint8_t *out = dst;
     *out++ = '"';
-    // Overlapping fixed-size copies: no call for the short literals this serves.
-    if (n >= 16) {
-        memcpy(out, src, n);
-    } else if (n >= 8) {
-        uint64_t a, b;
-        memcpy(&a, src, 8);
-        memcpy(&b, src + n - 8, 8);
-        memcpy(out, &a, 8);
-        memcpy(out + n - 8, &b, 8);
-    } else if (n >= 4) {
-        uint32_t a, b;
-        memcpy(&a, src, 4);
-        memcpy(&b, src + n - 4, 4);
-        memcpy(out, &a, 4);
-        memcpy(out + n - 4, &b, 4);
-    } else if (n > 0) {
-        out[0] = src[0];
-        out[n / 2] = src[n / 2];
-        out[n - 1] = src[n - 1];
-    }
+    // The short literals this serves need no memcpy call.
+    if (n >= 16) memcpy(out, src, n); else copy_small(out, src, n);
     out += n;
     *out++ = '"';
     if (colon) *out++ = ':';
@@ -141,7 +129,7 @@ size_t mds_json_escape(uint8_t *dst, const uint8_t *src, size_t n) {
     uint8_t *out = dst;
     size_t i = 0;
     while (i < n) {
-        size_t run = mds_json_plain_prefix(src + i, n - i);
+        size_t run = plain_prefix(src + i, n - i);
         memcpy(out, src + i, run);
         out += run;
         i += run;

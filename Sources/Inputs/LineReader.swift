@@ -102,7 +102,7 @@ public final class LineReader {
                 }
                 return nil
             }
-            try fill()
+            fill()
             if pieceFull {
                 pieceFull = false
                 // A piece keeps every byte (a CR here is data, not a line ending).
@@ -116,7 +116,7 @@ public final class LineReader {
     }
 
     /// Makes room and reads more; at the end of input or on an error, sets `eof`.
-    private func fill() throws(InputError) {
+    private func fill() {
         if start == end {
             start = 0
             end = 0

@@ -51,23 +51,6 @@ public struct Event: Sendable {
         extraDetails = details
     }
 
-    /// Empties the event for reuse, keeping the capacity of its arrays so that a
-    /// translator refilling it per record allocates nothing.
-    public mutating func reset(timestamp: Timestamp, receivedTimestamp: Timestamp? = nil, category: Text, summary: Text) {
-        self.timestamp = timestamp
-        self.receivedTimestamp = receivedTimestamp
-        severity = nil
-        if !tags.isEmpty { tags = [] }
-        categoryText = category
-        hostnameText = nil
-        processidText = nil
-        processnameText = nil
-        sourceText = nil
-        summaryText = summary
-        detailFields.removeAll(keepingCapacity: true)
-        if !extraDetails.isEmpty { extraDetails = JSONObject() }
-    }
-
     public func string(_ t: Text) -> String {
         switch t {
         case .slice(let s, let n): String(decoding: bytes[Int(s)..<Int(s + n)], as: UTF8.self)
@@ -132,8 +115,7 @@ public struct Event: Sendable {
     }
 
     func key(_ f: DetailField) -> String {
-        if let p = f.keyPointer { return String(decoding: UnsafeBufferPointer(start: p, count: Int(f.keyB)), as: UTF8.self) }
-        return String(decoding: bytes[Int(f.keyA)..<Int(f.keyA + f.keyB)], as: UTF8.self)
+        bytes.withUnsafeBufferPointer { String(decoding: f.keyBytes($0), as: UTF8.self) }
     }
 
     func value(_ f: DetailField) -> JSONValue {
@@ -217,7 +199,7 @@ public struct DetailField: @unchecked Sendable {
 
     /// The key's bytes (static, or in the event's bytes).
     @inline(__always) func keyBytes(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
-        UnsafeBufferPointer(start: raw.key_ptr ?? bytes.baseAddress! + Int(raw.key_a), count: Int(raw.key_b))
+        UnsafeBufferPointer(start: raw.key_ptr ?? bytes.baseAddress.map { $0 + Int(raw.key_a) }, count: Int(raw.key_b))
     }
 
     /// True when the keys are the same bytes.
@@ -309,7 +291,7 @@ extension JSONWriter {
     @inline(__always) mutating func member(_ k: StaticString, _ t: Text, in b: UnsafeBufferPointer<UInt8>) {
         if case .slice(let s, let n) = t {
             reserve(6 * Int(n) + k.utf8CodeUnitCount + 24)
-            count += mds_json_member(base + count, 1, k.utf8Start, k.utf8CodeUnitCount, 1, b.baseAddress! + Int(s), Int(n))
+            count += mds_json_member(base + count, 1, k.utf8Start, k.utf8CodeUnitCount, 1, b.baseAddress.map { $0 + Int(s) }, Int(n))
         } else {
             key(k)
             text(t, in: b)
@@ -318,7 +300,7 @@ extension JSONWriter {
 
     @inline(__always) mutating func text(_ t: Text, in b: UnsafeBufferPointer<UInt8>) {
         switch t {
-        case .slice(let s, let n): appendEscaped(UnsafeBufferPointer(start: b.baseAddress! + Int(s), count: Int(n)))
+        case .slice(let s, let n): appendEscaped(UnsafeBufferPointer(start: b.baseAddress.map { $0 + Int(s) }, count: Int(n)))
         case .literal(let l): literal(l)
         case .string(let s): string(s)
         }

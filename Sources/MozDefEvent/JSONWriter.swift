@@ -198,8 +198,6 @@ public struct JSONWriter: ~Copyable, @unchecked Sendable {
         count += digits
     }
 
-    private static let hex: StaticString = "0123456789abcdef"
-
     /// True when none of the 8 bytes is a control byte, '"' or '\\' (SWAR test).
     @inline(__always) static func isPlain(_ w: UInt64) -> Bool {
         let lows: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
@@ -230,7 +228,8 @@ public struct JSONWriter: ~Copyable, @unchecked Sendable {
         var days = local / 86_400
         var secs = local % 86_400
         if secs < 0 { secs += 86_400; days -= 1 }
-        // Three slots: an event's timestamp and utctimestamp, and the last other time.
+        // Three slots: an event's time in its own offset and in UTC (written separately
+        // when the offset is not zero), and one more for neighbouring events.
         if let slot = clockSlot(local) {
             copyClock(slot)
         } else {

@@ -78,10 +78,4 @@ public final class LineOutput {
         let r = buffer.withUnsafeBytes { b in Result { () throws(WriteError) in try writeAll(b) } }
         try r.get()
     }
-
-    /// Flushes and asks the kernel to put the data on disk (files only).
-    public func sync() throws(WriteError) {
-        try flush()
-        if ownsFD, fsync(fd) != 0 { throw WriteError(name: name, reason: String(cString: strerror(errno))) }
-    }
 }

@@ -98,12 +98,12 @@ public final class ConvertJob {
             summary.errors.append(error.description)
             return summary
         }
+        // Only strict mode rejects lines; lenient mode keeps them as unparsed events.
         var rejects: RejectsWriter?
         do {
-            if let r = options.rejectsPath {
-                rejects = RejectsWriter(output: try LineOutput(path: r, append: true))
-            } else if options.strict {
-                rejects = RejectsWriter(output: LineOutput(fd: 2, name: "stderr", flushAt: 0))
+            if options.strict {
+                rejects = try options.rejectsPath.map { r throws(LineOutput.WriteError) in RejectsWriter(output: try LineOutput(path: r, append: true)) }
+                    ?? RejectsWriter(output: LineOutput(fd: 2, name: "stderr", flushAt: 0))
             }
         } catch {
             summary.errors.append(error.description)
@@ -177,7 +177,7 @@ public final class ConvertJob {
                                bytesBefore: Int) throws {
         var ctx = RecordContext(source: sourceName, received: fixedNow ?? Clock.received())
         var bytesSeen = 0
-        let strict = options.strict, progress = options.progress
+        let progress = options.progress
         // One event, refilled per record: its storage is reused.
         var event = Event(timestamp: ctx.received, category: "", summary: "")
         // A plain loop, no closure: the event is not captured, so it is never copied.
@@ -194,7 +194,7 @@ public final class ConvertJob {
             do throws(TranslationError) {
                 try translator.translate(line, context: ctx, into: &event)
             } catch {
-                if strict, let rejects {
+                if let rejects {
                     try rejects.write(file: sourceName, line: reader.lineNumber, reason: error.reason, raw: line)
                     counts.rejected += 1
                     continue

@@ -21,9 +21,6 @@ size_t mds_json_plain(uint8_t *dst, const uint8_t *src, size_t n, int colon);
 size_t mds_json_member(uint8_t *dst, int comma, const uint8_t *key, size_t klen, int key_plain,
                        const uint8_t *val, size_t vlen);
 
-/// The length of the longest prefix of `src[0..<n]` that needs no JSON escaping.
-size_t mds_json_plain_prefix(const uint8_t *src, size_t n);
-
 /// Writes `src[0..<n]` as a quoted JSON string to `dst`, which must have room for
 /// 6 * n + 18 bytes (whole 16-byte blocks are stored). Returns the bytes written.
 size_t mds_json_string(uint8_t *dst, const uint8_t *src, size_t n);

@@ -286,9 +286,8 @@ enum AuthRecognizer {
             r.add("success", false)
             r.add("error", true)
             // Policy refusals are authorization failures; bad passwords are authentication ones.
-            if s.find("NOT in sudoers", from: reason.lowerBound).map({ $0 < reason.upperBound }) == true
-                || s.find("not allowed", from: reason.lowerBound).map({ $0 < reason.upperBound }) == true
-                || s.find("NOT allowed", from: reason.lowerBound).map({ $0 < reason.upperBound }) == true {
+            if s.contains("NOT in sudoers", in: reason) || s.contains("not allowed", in: reason)
+                || s.contains("NOT allowed", in: reason) {
                 r.category = "authorization"
             }
         } else {

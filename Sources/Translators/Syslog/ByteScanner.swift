@@ -16,7 +16,6 @@ struct ByteScanner {
     }
 
     var atEnd: Bool { i >= p.count }
-    var rest: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: p[min(i, p.count)...]) }
 
     /// Consumes `s` if the input continues with it.
     @inline(__always) mutating func eat(_ s: StaticString) -> Bool {
@@ -63,6 +62,12 @@ struct ByteScanner {
             k -= 1
         }
         return nil
+    }
+
+    /// True when `s` lies wholly inside `r`.
+    func contains(_ s: StaticString, in r: Range<Int>) -> Bool {
+        guard let k = find(s, from: r.lowerBound) else { return false }
+        return k + s.utf8CodeUnitCount <= r.upperBound
     }
 
     /// Position of `s` at or after `from`, without consuming.

@@ -100,6 +100,7 @@ public struct SyslogParser: Sendable {
                 } catch {
                     if strict { throw error }
                     // A damaged RFC 5424 line: fall through to the best-effort RFC 3164 reading.
+                    extra.removeAll()
                 }
             } else if strict, j == p.count || !Digits.isDigit(p[j]) && p[j] != UInt8(ascii: "-") {
                 throw SyslogError(j - i > 3 ? "expecting a version value in the range 1-999" : "parsing error", offset: j)
