@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "CFastPath", cSettings: [.unsafeFlags(["-gdwarf-4"])]),
         .target(name: "MozDefEvent", dependencies: ["CFastPath"], swiftSettings: hotPath),
         .target(name: "Translators", dependencies: ["MozDefEvent", "CFastPath"], swiftSettings: hotPath),
-        .target(name: "Inputs", dependencies: ["CZlib"], swiftSettings: hotPath),
+        .target(name: "Inputs", dependencies: ["CZlib", "CFastPath"], swiftSettings: hotPath),
         .target(name: "Outputs", dependencies: ["MozDefEvent", "CCurl", "CRabbitMQ"], swiftSettings: hotPath),
         .target(name: "Pipeline", dependencies: ["MozDefEvent", "Translators", "Inputs", "Outputs"], swiftSettings: hotPath),
         .executableTarget(name: "mozdef-ship", dependencies: [

@@ -244,8 +244,309 @@ size_t mds_json_fields(uint8_t *dst, const mds_field *f, size_t n, const uint8_t
             if (x->number) { memcpy(out, "true", 4); out += 4; } else { memcpy(out, "false", 5); out += 5; }
             break;
         case 4: *out++ = '{'; comma = 0; depth++; break;
+        case 6:  // raw JSON text, already valid: copied as is
+            if (x->val_ptr) memcpy(out, x->val_ptr, x->b); else memcpy(out, bytes + x->a, x->b);
+            out += x->b;
+            break;
         }
     }
     while (depth--) *out++ = '}';
     return (size_t)(out - dst);
 }
+
+/* ---- JSON scanning ---- */
+
+static int is_hex(uint8_t c) { return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
+
+ptrdiff_t mds_json_string_end(const uint8_t *p, size_t n, int *escaped) {
+    size_t i = 0;
+    for (;;) {
+#ifdef __SSE2__
+        /* Skip 16 bytes at a time while none is '"', '\\' or a control character. */
+        while (i + 16 <= n) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+            __m128i q = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+            __m128i b = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+            __m128i c = _mm_cmplt_epi8(_mm_xor_si128(v, _mm_set1_epi8((char)0x80)), _mm_set1_epi8((char)(0x20 ^ 0x80)));
+            int m = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(q, b), c));
+            if (m) { i += (size_t)__builtin_ctz((unsigned)m); break; }
+            i += 16;
+        }
+#endif
+        while (i < n && p[i] != '"' && p[i] != '\\' && p[i] >= 0x20) i++;
+        if (i >= n || p[i] < 0x20) return -1;
+        if (p[i] == '"') return (ptrdiff_t)i;
+        /* backslash */
+        *escaped = 1;
+        if (i + 1 >= n) return -1;
+        switch (p[i + 1]) {
+        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't': i += 2; break;
+        case 'u':
+            if (i + 6 > n || !is_hex(p[i + 2]) || !is_hex(p[i + 3]) || !is_hex(p[i + 4]) || !is_hex(p[i + 5])) return -1;
+            i += 6;
+            break;
+        default: return -1;
+        }
+    }
+}
+
+static size_t json_space(const uint8_t *p, size_t n, size_t i) {
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r')) i++;
+    return i;
+}
+
+static ptrdiff_t json_number_end(const uint8_t *p, size_t n, size_t i) {
+    size_t s = i;
+    if (i < n && p[i] == '-') i++;
+    if (i >= n) return -1;
+    if (p[i] == '0') i++;
+    else if (p[i] >= '1' && p[i] <= '9') { while (i < n && p[i] >= '0' && p[i] <= '9') i++; }
+    else return -1;
+    if (i < n && p[i] == '.') {
+        i++;
+        if (i >= n || p[i] < '0' || p[i] > '9') return -1;
+        while (i < n && p[i] >= '0' && p[i] <= '9') i++;
+    }
+    if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+        i++;
+        if (i < n && (p[i] == '+' || p[i] == '-')) i++;
+        if (i >= n || p[i] < '0' || p[i] > '9') return -1;
+        while (i < n && p[i] >= '0' && p[i] <= '9') i++;
+    }
+    (void)s;
+    return (ptrdiff_t)i;
+}
+
+ptrdiff_t mds_json_value_end(const uint8_t *p, size_t n, size_t i, int max_depth) {
+    /* Iterative, with an explicit stack of container kinds. */
+    char stack[256];
+    int depth = 0;
+    if (max_depth > 255) max_depth = 255;
+    int expect_value = 1;
+    for (;;) {
+        i = json_space(p, n, i);
+        if (i >= n) return -1;
+        if (expect_value) {
+            uint8_t c = p[i];
+            if (c == '{' || c == '[') {
+                if (depth >= max_depth) return -1;
+                stack[depth++] = (char)c;
+                i = json_space(p, n, i + 1);
+                if (i >= n) return -1;
+                if ((c == '{' && p[i] == '}') || (c == '[' && p[i] == ']')) {
+                    depth--; i++;
+                    expect_value = 0;
+                    if (depth == 0) return (ptrdiff_t)i;
+                    continue;
+                }
+                if (c == '{') {
+                    if (p[i] != '"') return -1;
+                    int esc = 0;
+                    ptrdiff_t e = mds_json_string_end(p + i + 1, n - i - 1, &esc);
+                    if (e < 0) return -1;
+                    i = json_space(p, n, i + 1 + (size_t)e + 1);
+                    if (i >= n || p[i] != ':') return -1;
+                    i++;
+                }
+                continue;  /* expect a value */
+            } else if (c == '"') {
+                int esc = 0;
+                ptrdiff_t e = mds_json_string_end(p + i + 1, n - i - 1, &esc);
+                if (e < 0) return -1;
+                i = i + 1 + (size_t)e + 1;
+            } else if (c == 't') {
+                if (i + 4 > n || memcmp(p + i, "true", 4)) return -1;
+                i += 4;
+            } else if (c == 'f') {
+                if (i + 5 > n || memcmp(p + i, "false", 5)) return -1;
+                i += 5;
+            } else if (c == 'n') {
+                if (i + 4 > n || memcmp(p + i, "null", 4)) return -1;
+                i += 4;
+            } else {
+                ptrdiff_t e = json_number_end(p, n, i);
+                if (e < 0) return -1;
+                i = (size_t)e;
+            }
+            if (depth == 0) return (ptrdiff_t)i;
+            expect_value = 0;
+            continue;
+        }
+        /* after a value inside a container */
+        uint8_t c = p[i];
+        char top = stack[depth - 1];
+        if (c == ',') {
+            i = json_space(p, n, i + 1);
+            if (top == '{') {
+                if (i >= n || p[i] != '"') return -1;
+                int esc = 0;
+                ptrdiff_t e = mds_json_string_end(p + i + 1, n - i - 1, &esc);
+                if (e < 0) return -1;
+                i = json_space(p, n, i + 1 + (size_t)e + 1);
+                if (i >= n || p[i] != ':') return -1;
+                i++;
+            }
+            expect_value = 1;
+            continue;
+        }
+        if ((top == '{' && c == '}') || (top == '[' && c == ']')) {
+            depth--; i++;
+            if (depth == 0) return (ptrdiff_t)i;
+            continue;
+        }
+        return -1;
+    }
+}
+
+static size_t json_copy(uint8_t *dst, const uint8_t *src, size_t n, int lower) {
+    /* src is valid JSON: a string right after '{' or ',' inside an object is a key. */
+    char stack[256];
+    int depth = 0;
+    uint8_t *out = dst;
+    int key_next = 0;
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = src[i];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') { i++; continue; }
+        if (c == '"') {
+            int esc = 0;
+            ptrdiff_t e = mds_json_string_end(src + i + 1, n - i - 1, &esc);
+            size_t len = (size_t)e + 2;
+            if (key_next && lower) {
+                for (size_t k = 0; k < len; k++) {
+                    uint8_t b = src[i + k];
+                    /* ASCII letters only; an escape's letter (\\n, \\u00XX) must stay as is */
+                    if (b == '\\') { out[k] = b; if (k + 1 < len) { out[k + 1] = src[i + k + 1]; k++; } continue; }
+                    out[k] = (b >= 'A' && b <= 'Z') ? (uint8_t)(b | 0x20) : b;
+                }
+            } else {
+                memcpy(out, src + i, len);
+            }
+            out += len; i += len;
+            key_next = 0;
+            continue;
+        }
+        if (c == '{') { if (depth < 255) stack[depth] = '{'; depth++; key_next = 1; }
+        else if (c == '[') { if (depth < 255) stack[depth] = '['; depth++; key_next = 0; }
+        else if (c == '}' || c == ']') { depth--; key_next = 0; }
+        else if (c == ',') { key_next = depth > 0 && depth <= 255 && stack[depth - 1] == '{'; }
+        else if (c == ':') { key_next = 0; }
+        *out++ = c; i++;
+    }
+    return (size_t)(out - dst);
+}
+
+/* ---- Streaming record splitter ---- */
+
+int mds_split(mds_splitter *s, const uint8_t *src, size_t n, size_t *pos) {
+    static const char records[] = "Records";
+    size_t i = *pos;
+    while (i < n) {
+        if (s->in_string) {
+            /* Fast skip to the next quote or backslash. */
+            if (s->escape) { s->escape = 0; i++; continue; }
+#ifdef __SSE2__
+            while (i + 16 <= n) {
+                __m128i v = _mm_loadu_si128((const __m128i *)(src + i));
+                int m = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+                if (m) {
+                    /* key matching needs every byte of depth-1 keys: only skip when not matching */
+                    if (s->key_pos >= 0 && s->depth == 1) break;
+                    i += (size_t)__builtin_ctz((unsigned)m);
+                    break;
+                }
+                if (s->key_pos >= 0 && s->depth == 1) break;
+                i += 16;
+            }
+#endif
+            if (i >= n) break;
+            uint8_t c = src[i++];
+            if (c == '\\') { s->escape = 1; if (s->key_pos >= 0) s->key_pos = -1; continue; }
+            if (c == '"') {
+                s->in_string = 0;
+                if (s->depth == 1 && s->key_pos >= 0) {
+                    s->records_key = (s->key_pos == 7);
+                    s->key_pos = -1;
+                }
+                continue;
+            }
+            if (s->depth == 1 && s->key_pos >= 0) {
+                if (s->key_pos < 7 && c == (uint8_t)records[s->key_pos]) s->key_pos++; else s->key_pos = -1;
+            }
+            continue;
+        }
+        uint8_t c = src[i++];
+        switch (c) {
+        case ' ': case '\t': case '\n': case '\r':
+            break;
+        case '"':
+            s->in_string = 1;
+            if (s->depth == 1 && s->expect_key) { s->key_pos = 0; s->expect_key = 0; s->records_key = 0; }
+            else s->key_pos = -1;
+            /* a string where a record should start */
+            if (s->element_depth && s->depth == s->element_depth && !s->capturing) { *pos = i; return MDS_SPLIT_ERROR; }
+            break;
+        case ':':
+            if (s->depth == 1) s->after_colon = s->records_key;
+            break;
+        case ',':
+            if (s->depth == 1) { s->expect_key = 1; s->records_key = 0; s->after_colon = 0; }
+            break;
+        case '{': case '[':
+            if (s->depth == 0) {
+                s->depth = 1;
+                s->records_key = 0; s->after_colon = 0;
+                if (c == '{') {
+                    s->expect_key = 1;
+                    s->element_depth = 0;
+                    s->capturing = 1;
+                    *pos = i;
+                    return MDS_SPLIT_START;
+                }
+                s->expect_key = 0;
+                s->element_depth = 1;  /* a top-level array: its elements are records */
+                break;
+            }
+            if (s->depth == 1 && c == '[' && s->after_colon && s->records_key) {
+                /* {"Records":[ ... ]}: elements become the records, the document is not one. */
+                s->depth = 2;
+                s->element_depth = 2;
+                s->after_colon = 0;
+                s->records_key = 0;
+                if (s->capturing) { s->capturing = 0; *pos = i; return MDS_SPLIT_CANCEL; }
+                break;
+            }
+            if (s->element_depth && s->depth == s->element_depth && !s->capturing) {
+                s->depth++;
+                s->capturing = 1;
+                *pos = i;
+                return MDS_SPLIT_START;
+            }
+            s->depth++;
+            if (s->depth == 1) s->expect_key = (c == '{');
+            break;
+        case '}': case ']':
+            if (s->depth == 0) { *pos = i; return MDS_SPLIT_ERROR; }
+            s->depth--;
+            if (s->capturing && ((s->element_depth && s->depth == s->element_depth) || (!s->element_depth && s->depth == 0))) {
+                s->capturing = 0;
+                if (s->depth == 0) s->element_depth = 0;
+                *pos = i;
+                return MDS_SPLIT_END;
+            }
+            if (s->element_depth && s->depth < s->element_depth) s->element_depth = 0;
+            if (s->depth == 1) s->expect_key = 0;
+            break;
+        default:
+            if (s->depth == 0) { *pos = i; return MDS_SPLIT_ERROR; }
+            /* a primitive value (number, true, false, null) */
+            if (s->element_depth && s->depth == s->element_depth && !s->capturing) { *pos = i; return MDS_SPLIT_ERROR; }
+            break;
+        }
+    }
+    *pos = i;
+    return MDS_SPLIT_MORE;
+}
+
+size_t mds_json_copy_lower_keys(uint8_t *dst, const uint8_t *src, size_t n) { return json_copy(dst, src, n, 1); }
+size_t mds_json_copy_compact(uint8_t *dst, const uint8_t *src, size_t n) { return json_copy(dst, src, n, 0); }

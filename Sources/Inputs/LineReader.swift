@@ -16,6 +16,8 @@ public final class LineReader {
     /// 1-based number of the last line handed out.
     public private(set) var lineNumber = 0
     public private(set) var bytesRead = 0
+    /// The last line handed out is a piece of an over-long line that goes on.
+    public var inLongLine: Bool { continuing }
 
     private var buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
     private var start = 0  // first byte of the pending line

@@ -31,6 +31,8 @@ public struct Event: Sendable {
     /// others as JSON values. See `details` for the JSONObject view of both.
     public var detailFields: [DetailField]
     public var extraDetails: JSONObject
+    /// `bytes` is already the whole event as compact JSON (a MozDef event passed through).
+    public var passthrough = false
 
     public init(timestamp: Timestamp, receivedTimestamp: Timestamp? = nil, category: String,
                 hostname: String? = nil, processid: String? = nil, processname: String? = nil,
@@ -124,6 +126,9 @@ public struct Event: Sendable {
         case .literal: .string(String(decoding: UnsafeBufferPointer(start: f.valuePointer, count: Int(f.b)), as: UTF8.self))
         case .int: .int(f.number)
         case .bool: .bool(f.number != 0)
+        case .raw:
+            (f.valuePointer.map { p in try? JSONReader.parse(UnsafeBufferPointer(start: p, count: Int(f.b))) }
+                ?? bytes.withUnsafeBufferPointer { b in try? JSONReader.parse(UnsafeBufferPointer(rebasing: b[Int(f.a)..<Int(f.a + f.b)])) }) ?? .null
         case .objectStart, .objectEnd: .null
         }
     }
@@ -147,7 +152,7 @@ public enum Text: Sendable {
 /// The layout is C's (`mds_field`), so the JSON writer hands the whole list to
 /// one C loop; destroying an array of these is a single free.
 public struct DetailField: @unchecked Sendable {
-    public enum Kind: UInt8, Sendable { case slice, literal, int, bool, objectStart, objectEnd }
+    public enum Kind: UInt8, Sendable { case slice, literal, int, bool, objectStart, objectEnd, raw }
     @usableFromInline var raw: mds_field
 
     public var kind: Kind { Kind(rawValue: raw.kind)! }
@@ -169,6 +174,14 @@ public struct DetailField: @unchecked Sendable {
     @inline(__always) init(keySlice k: Range<Int>, kind: Kind, a: UInt32 = 0, b: UInt32 = 0) {
         raw = mds_field(key_ptr: nil, val_ptr: nil, number: 0,
                         key_a: UInt32(k.lowerBound), key_b: UInt32(k.count), a: a, b: b, kind: kind.rawValue)
+    }
+
+    /// Any field, keyed by `keyPointer[0..<keyCount]` (plain text that lives as long as the event's
+    /// writer needs it) or, when `keyPointer` is nil, by `bytes[keyStart..<keyStart+keyCount]`.
+    @inline(__always) public init(kind: Kind, keyPointer: UnsafePointer<UInt8>?, keyStart: UInt32 = 0, keyCount: UInt32,
+                                  valuePointer: UnsafePointer<UInt8>? = nil, a: UInt32 = 0, b: UInt32 = 0, number: Int64 = 0) {
+        raw = mds_field(key_ptr: keyPointer, val_ptr: valuePointer, number: number,
+                        key_a: keyStart, key_b: keyCount, a: a, b: b, kind: kind.rawValue)
     }
 
     /// `key: bytes[r]`
@@ -222,6 +235,10 @@ extension Event: Equatable {
 extension JSONWriter {
     /// Writes the event as one JSON object in a fixed key order.
     public mutating func event(_ e: Event) {
+        if e.passthrough {
+            e.bytes.withUnsafeBufferPointer { append($0) }
+            return
+        }
         e.bytes.withUnsafeBufferPointer { b in
             raw(UInt8(ascii: "{"))
             key("timestamp", first: true)

@@ -18,6 +18,10 @@ public struct ConvertOptions: Sendable {
     /// A fixed "now": the time of lines that carry none, and the year-inference reference (reproducible output).
     public var now: Timestamp?
     public var progress = false
+    /// Compiled mappings (built-in unless --mappings named a directory).
+    public var mappings: MappingSet?
+    /// The Zeek log type when a Zeek input has no #path (default: from the file name).
+    public var zeekPath: String?
 
     public init() {}
 }
@@ -33,7 +37,11 @@ public struct ConvertSummary: Sendable, Equatable {
     /// Lines written to the rejects file (strict mode).
     public var rejected = 0
     public var blank = 0
+    /// Records that make no event on purpose (Zeek headers, CloudTrail digests).
+    public var skipped = 0
     public var bytesIn = 0
+    /// Notes about skipped input, one per input and kind.
+    public var notes: [String] = []
     public var seconds = 0.0
     /// One line per I/O error, naming the file.
     public var errors: [String] = []
@@ -47,6 +55,7 @@ public struct ConvertSummary: Sendable, Equatable {
     public var line: String {
         var s = "mozdef-ship convert: \(filesDone)/\(filesTotal) inputs, \(recordsIn) records in, \(eventsOut) events out"
         s += ", \(unparsed) unparsed, \(rejected) rejected, \(blank) blank lines skipped"
+        if skipped > 0 { s += ", \(skipped) header or digest records" }
         s += ", " + formatFixed(seconds, 2) + " s"
         if !errors.isEmpty { s += ", \(errors.count) input error" + (errors.count == 1 ? "" : "s") }
         return s
@@ -76,13 +85,6 @@ public final class ConvertJob {
     private var started = 0.0
 
     public init(options: ConvertOptions) { self.options = options }
-
-    private func translator(referenceTime: Int64) -> any Translator {
-        switch options.format {
-        case .auto, .syslog:
-            SyslogTranslator(parser: SyslogParser(strict: options.strict, zone: options.zone, referenceTime: referenceTime))
-        }
-    }
 
     /// Runs the whole job; returns the summary (also printed to stderr by the CLI).
     public func run(inputs: [String]) -> ConvertSummary {
@@ -140,9 +142,11 @@ public final class ConvertJob {
         let nowSecs = fixedNow?.epochSeconds ?? Clock.now().epochSeconds
         // Lines cannot be newer than their file: the mtime is the better year reference.
         let reference = min(nowSecs, InputPaths.modificationTime(path) ?? nowSecs)
-        let translator = translator(referenceTime: reference)
+        let parser = SyslogParser(strict: options.strict, zone: options.zone, referenceTime: reference)
+        let zeekPath = options.zeekPath ?? (path == "-" ? nil : ZeekTranslator.path(fromFileName: path))
+        var dispatch = Dispatch(format: options.format, mappings: options.mappings ?? MappingSet.builtin(),
+                                syslogParser: parser, strict: options.strict, zeekPath: zeekPath)
         let sourceName = path == "-" ? "stdin" : path
-        let formatName = options.format == .auto ? "syslog" : options.format.rawValue
         let bytesBefore = summary.bytesIn
         // Locals, not properties of this class: the per-record loop then pays no
         // dynamic exclusivity checks.
@@ -155,11 +159,12 @@ public final class ConvertJob {
             summary.unparsed += counts.unparsed
             summary.rejected += counts.rejected
             summary.blank += counts.blank
+            summary.skipped += counts.skipped
+            for n in counts.notes { summary.notes.append("\(sourceName): \(n)") }
         }
         do {
-            try forEachRecord(reader, &writer, &counts, sourceName: sourceName, formatName: formatName,
-                              translator: translator, fixedNow: fixedNow, output: output, rejects: rejects,
-                              bytesBefore: bytesBefore)
+            try forEachRecord(reader, &writer, &counts, sourceName: sourceName, dispatch: &dispatch,
+                              fixedNow: fixedNow, output: output, rejects: rejects, bytesBefore: bytesBefore)
         } catch {
             try Self.drain(&writer, output)  // events of the lines before the failure are kept
             throw error
@@ -168,48 +173,132 @@ public final class ConvertJob {
     }
 
     struct FileCounts {
-        var recordsIn = 0, eventsOut = 0, unparsed = 0, rejected = 0, blank = 0
+        var recordsIn = 0, eventsOut = 0, unparsed = 0, rejected = 0, blank = 0, skipped = 0
+        var notes: [String] = []
     }
 
     private func forEachRecord(_ reader: LineReader, _ writer: inout JSONWriter, _ counts: inout FileCounts,
-                               sourceName: String, formatName: String, translator: any Translator,
+                               sourceName: String, dispatch: inout Dispatch,
                                fixedNow: Timestamp?, output: LineOutput, rejects: RejectsWriter?,
                                bytesBefore: Int) throws {
         var ctx = RecordContext(source: sourceName, received: fixedNow ?? Clock.received())
         var bytesSeen = 0
         let progress = options.progress
+        let format = options.format
+        // JSON documents may span lines (pretty-printed) or hold many records (CloudTrail).
+        var splitter = RecordSplitter()
+        var splitting = false
         // One event, refilled per record: its storage is reused.
         var event = Event(timestamp: ctx.received, category: "", summary: "")
         // A plain loop, no closure: the event is not captured, so it is never copied.
         while let line = try reader.next() {
             bytesSeen &+= line.count &+ 1
+            if !splitting, format == .cloudtrail || format == .auto || format == .gelf || format == .mozdef,
+               format == .cloudtrail ? !line.isEmpty : FormatDetector.needsSplitter(line) {
+                splitting = true
+            }
+            if splitting {
+                splitter.feed(line, newline: !reader.inLongLine)
+                while true {
+                    let rec: UnsafeBufferPointer<UInt8>
+                    do throws(RecordSplitter.SplitError) {
+                        guard let r = try splitter.next() else { break }
+                        rec = r
+                    } catch {
+                        // Not JSON after all: what the record held so far, and this line, are kept as they are.
+                        if !error.partial.isEmpty {
+                            counts.recordsIn += 1
+                            try error.partial.withUnsafeBufferPointer { b in
+                                try keep(b, error: TranslationError(error.reason), format: format == .auto ? .mozdef : format,
+                                         line: reader.lineNumber, sourceName: sourceName, ctx: ctx, rejects: rejects,
+                                         &event, &writer, &counts)
+                            }
+                        }
+                        counts.recordsIn += 1
+                        try keep(line, error: TranslationError(error.reason), format: format == .auto ? .mozdef : format,
+                                 line: reader.lineNumber, sourceName: sourceName, ctx: ctx, rejects: rejects,
+                                 &event, &writer, &counts)
+                        break
+                    }
+                    try record(rec, &dispatch, &ctx, fixedNow: fixedNow, line: reader.lineNumber, sourceName: sourceName,
+                               rejects: rejects, &event, &writer, &counts)
+                    if writer.count >= 256 * 1024 { try Self.drain(&writer, output) }
+                }
+                splitting = !splitter.isIdle || format == .cloudtrail
+                continue
+            }
             if line.isEmpty {
                 counts.blank += 1
                 continue
             }
-            counts.recordsIn += 1
-            // The read time only dates lines that carry none; the coarse clock ticks in
-            // milliseconds, so reading it every 64 records loses nothing.
-            if fixedNow == nil && counts.recordsIn & 63 == 0 { ctx.received = Clock.received() }
-            do throws(TranslationError) {
-                try translator.translate(line, context: ctx, into: &event)
-            } catch {
-                if let rejects {
-                    try rejects.write(file: sourceName, line: reader.lineNumber, reason: error.reason, raw: line)
-                    counts.rejected += 1
-                    continue
+            if format == .gelf, let base = line.baseAddress, memchr(base, 0, line.count) != nil {
+                // NUL-delimited GELF (as GELF over TCP frames it).
+                var s = 0
+                for i in 0...line.count where i == line.count || line[i] == 0 {
+                    if i > s {
+                        try record(UnsafeBufferPointer(rebasing: line[s..<i]), &dispatch, &ctx, fixedNow: fixedNow,
+                                   line: reader.lineNumber, sourceName: sourceName, rejects: rejects, &event, &writer, &counts)
+                    }
+                    s = i + 1
                 }
-                event = unparsedEvent(line, context: ctx, format: formatName, error: error)
-                counts.unparsed += 1
+            } else {
+                try record(line, &dispatch, &ctx, fixedNow: fixedNow, line: reader.lineNumber, sourceName: sourceName,
+                           rejects: rejects, &event, &writer, &counts)
             }
-            writer.event(event)
-            writer.raw(0x0A)
             if writer.count >= 256 * 1024 { try Self.drain(&writer, output) }
-            counts.eventsOut += 1
             if progress && counts.recordsIn & 0x3FFF == 0 {
                 showProgress(records: summary.recordsIn + counts.recordsIn, bytesNow: bytesBefore + bytesSeen)
             }
         }
+        if splitter.pending > 0 || !splitter.isIdle {
+            let rest = splitter.takePending()
+            let reason = TranslationError("the input ends inside a JSON document (\(rest.count) bytes unfinished)")
+            counts.recordsIn += 1
+            try rest.withUnsafeBufferPointer { b in try keep(b, error: reason, format: format == .auto ? .mozdef : format,
+                     line: reader.lineNumber, sourceName: sourceName, ctx: ctx, rejects: rejects, &event, &writer, &counts) }
+        }
+    }
+
+    /// Translates one record and writes its event (or keeps the record as unparsed/rejected).
+    @inline(__always)
+    private func record(_ rec: UnsafeBufferPointer<UInt8>, _ dispatch: inout Dispatch, _ ctx: inout RecordContext,
+                        fixedNow: Timestamp?, line: Int, sourceName: String, rejects: RejectsWriter?,
+                        _ event: inout Event, _ writer: inout JSONWriter, _ counts: inout FileCounts) throws {
+        counts.recordsIn += 1
+        // The read time only dates lines that carry none; the coarse clock ticks in
+        // milliseconds, so reading it every 64 records loses nothing.
+        if fixedNow == nil && counts.recordsIn & 63 == 0 { ctx.received = Clock.received() }
+        let (format, error) = dispatch.translate(rec, context: ctx, into: &event)
+        if let error {
+            if error.reason.isEmpty {  // a header or a digest: no event, on purpose
+                counts.skipped += 1
+                counts.recordsIn -= 1
+                if let n = error.note, !counts.notes.contains(n) { counts.notes.append(n) }
+                return
+            }
+            try keep(rec, error: error, format: format, line: line, sourceName: sourceName, ctx: ctx, rejects: rejects,
+                     &event, &writer, &counts)
+            return
+        }
+        writer.event(event)
+        writer.raw(0x0A)
+        counts.eventsOut += 1
+    }
+
+    /// A record no translator could read: a reject (strict) or an unparsed event (lenient).
+    private func keep(_ rec: UnsafeBufferPointer<UInt8>, error: TranslationError, format: InputFormat, line: Int,
+                      sourceName: String, ctx: RecordContext, rejects: RejectsWriter?,
+                      _ event: inout Event, _ writer: inout JSONWriter, _ counts: inout FileCounts) throws {
+        if let rejects {
+            try rejects.write(file: sourceName, line: line, reason: error.reason, raw: rec)
+            counts.rejected += 1
+            return
+        }
+        event = unparsedEvent(rec, context: ctx, format: format.rawValue, error: error)
+        counts.unparsed += 1
+        writer.event(event)
+        writer.raw(0x0A)
+        counts.eventsOut += 1
     }
 
     /// Events are built in `writer` and handed to the output in blocks.

@@ -16,6 +16,8 @@ public struct RecordContext: Sendable {
 /// Why a record could not be translated; the pipeline adds file and line.
 public struct TranslationError: Error, Sendable, Equatable, CustomStringConvertible {
     public var reason: String
+    /// Set on a record that is skipped on purpose (reason empty): said once per input.
+    public var note: String?
     public init(_ reason: String) { self.reason = reason }
     public var description: String { reason }
 }
@@ -24,11 +26,12 @@ public struct TranslationError: Error, Sendable, Equatable, CustomStringConverti
 public protocol Translator: Sendable {
     func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext) throws(TranslationError) -> Event
     /// The same, refilling `event` in place so its storage is reused record after record.
-    func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext, into event: inout Event) throws(TranslationError)
+    /// Translators with state (a Zeek header, caches) update it here.
+    mutating func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext, into event: inout Event) throws(TranslationError)
 }
 
 extension Translator {
-    public func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext, into event: inout Event) throws(TranslationError) {
+    public mutating func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext, into event: inout Event) throws(TranslationError) {
         event = try translate(record, context: context)
     }
 }
@@ -47,5 +50,8 @@ public func unparsedEvent(_ record: UnsafeBufferPointer<UInt8>, context: RecordC
 
 /// Input formats `convert --format` accepts.
 public enum InputFormat: String, Sendable, CaseIterable {
-    case auto, syslog
+    case auto, syslog, cef, zeek, gelf, cloudtrail, mozdef
+
+    /// Formats with a mapping file.
+    public static let mapped: [InputFormat] = [.syslog, .cef, .zeek, .gelf, .cloudtrail]
 }

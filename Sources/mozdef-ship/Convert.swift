@@ -17,10 +17,16 @@ struct Convert: ParsableCommand {
     @Option(help: "Input format: \(InputFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
     var format: InputFormat = .auto
 
+    @Option(help: ArgumentHelp("Directory of mapping files (<format>.map) that replace the built-in ones.", valueName: "dir"))
+    var mappings: String?
+
+    @Option(name: .customLong("zeek-path"), help: ArgumentHelp("Zeek log type for inputs without #path or _path (default: from the file name).", valueName: "type"))
+    var zeekPath: String?
+
     @Option(help: "Zone of timestamps written without one: UTC, ±HH:MM, local, or an IANA name.")
     var timezone = "UTC"
 
-    @Flag(help: "Reject lines that are not valid syslog instead of keeping them as unparsed events.")
+    @Flag(help: "Reject records that do not parse (to --rejects) instead of keeping them as unparsed events; stricter GELF checks.")
     var strict = false
 
     @Option(help: "Append rejected lines to this file as JSON objects (default with --strict: stderr).")
@@ -41,6 +47,12 @@ struct Convert: ParsableCommand {
         options.strict = strict
         options.rejectsPath = rejects
         options.outputPath = output
+        options.zeekPath = zeekPath
+        do {
+            options.mappings = try MappingSet.load(directory: mappings)
+        } catch {
+            throw usage("\(error)")
+        }
         do {
             options.zone = try ZoneInfo.named(timezone)
         } catch {
@@ -55,6 +67,7 @@ struct Convert: ParsableCommand {
         options.progress = isatty(2) != 0
         let job = ConvertJob(options: options)
         let summary = job.run(inputs: inputs)
+        for n in summary.notes { printError("mozdef-ship convert: note: \(n)") }
         for e in summary.errors { printError("mozdef-ship convert: \(e)") }
         printError(summary.line)
         if summary.exitStatus != 0 { throw ExitCode(summary.exitStatus) }

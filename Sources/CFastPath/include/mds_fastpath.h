@@ -30,7 +30,8 @@ size_t mds_ascii_prefix(const uint8_t *src, size_t n);
 /// Offset of the first `needle[0..<m]` in `hay[0..<n]`, or -1.
 ptrdiff_t mds_find(const uint8_t *hay, size_t n, const uint8_t *needle, size_t m);
 /// One detail of an event in compact form (Swift's DetailField wraps it).
-/// kind: 0 slice, 1 literal, 2 int, 3 bool, 4 object start, 5 object end.
+/// kind: 0 slice, 1 literal, 2 int, 3 bool, 4 object start, 5 object end,
+/// 6 raw JSON text (`val_ptr[0..<b]` when val_ptr is set, else `bytes[a..<a+b]`), copied verbatim.
 /// The key is `key_ptr[0..<key_b]` when key_ptr is set, else `bytes[key_a..<key_a+key_b]`;
 /// a slice value is `bytes[a..<a+b]`, a literal value `val_ptr[0..<b]`.
 typedef struct {
@@ -48,4 +49,42 @@ size_t mds_json_fields_bound(const mds_field *f, size_t n);
 /// with `comma` if the object already has members. Literal keys and values are
 /// copied; slices of `bytes` are escaped. Returns the bytes written.
 size_t mds_json_fields(uint8_t *dst, const mds_field *f, size_t n, const uint8_t *bytes, int comma);
+
+/// JSON scanning (RFC 8259) over bytes already known to be valid UTF-8.
+/// The end of a string whose body starts at p[0] (just after the opening quote): the
+/// index of the closing quote, or -1 (unterminated, a control character, a bad escape).
+/// `*escaped` is set when the body holds a backslash.
+ptrdiff_t mds_json_string_end(const uint8_t *p, size_t n, int *escaped);
+/// The end (exclusive) of the JSON value at p[i] (no leading space), validated, nested at
+/// most `max_depth` deep, or -1.
+ptrdiff_t mds_json_value_end(const uint8_t *p, size_t n, size_t i, int max_depth);
+/// Copies the valid JSON value src[0..<n] compactly (insignificant space removed) with every
+/// object key's ASCII letters lowercased. dst needs n bytes. Returns the bytes written.
+size_t mds_json_copy_lower_keys(uint8_t *dst, const uint8_t *src, size_t n);
+/// The same copy without changing keys.
+size_t mds_json_copy_compact(uint8_t *dst, const uint8_t *src, size_t n);
+
+/// Splits a stream of JSON text into records without holding whole documents:
+/// a top-level object is one record, unless it has a "Records" array (CloudTrail),
+/// whose elements are the records; a top-level array's elements are records too.
+typedef struct {
+    int depth;          /* nesting depth */
+    int in_string;
+    int escape;         /* the previous byte in a string was a backslash */
+    int expect_key;     /* depth 1 object: the next string is a key */
+    int key_pos;        /* bytes of the current depth-1 key matched against "Records" (-1: no match) */
+    int records_key;    /* the last depth-1 key was "Records" */
+    int after_colon;    /* the Records key's colon was seen */
+    int element_depth;  /* depth of the array whose elements are records (0: none) */
+    int capturing;
+} mds_splitter;
+
+enum { MDS_SPLIT_MORE = 0, MDS_SPLIT_START = 1, MDS_SPLIT_END = 2, MDS_SPLIT_CANCEL = 3, MDS_SPLIT_ERROR = -1 };
+
+/// Advances over src[*pos..<n]. Returns MORE at the end of the input (if capturing, the
+/// bytes from the capture start belong to the record), START when a record begins at
+/// *pos - 1, END when it ends at *pos (exclusive), CANCEL when the object being captured
+/// turned out to hold a "Records" array (drop what was captured), ERROR on bytes that
+/// cannot start a JSON value where one is expected.
+int mds_split(mds_splitter *s, const uint8_t *src, size_t n, size_t *pos);
 #endif

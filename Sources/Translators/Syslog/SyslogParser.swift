@@ -349,7 +349,7 @@ public struct SyslogParser: Sendable {
         a.count == b.count && memcmp(p.baseAddress! + a.lowerBound, p.baseAddress! + b.lowerBound, a.count) == 0
     }
 
-    private func applyZone(_ ts: inout Timestamp) {
+    func applyZone(_ ts: inout Timestamp) {
         let off = zone.offset(forLocal: ts.epochSeconds)
         ts.epochSeconds -= Int64(off)
         ts.offsetSeconds = off
@@ -372,7 +372,7 @@ public struct SyslogParser: Sendable {
     }
 
     /// `Mmm [ ]d[d] [yyyy ]hh:mm:ss[.frac][:]` → (wall seconds as UTC, nanos, digits, length, hadYear)
-    private func parse3164Time(_ p: UnsafeBufferPointer<UInt8>, _ start: Int) -> (month: Int, day: Int, year: Int?, secs: Int, nanos: Int32, digits: UInt8, end: Int)? {
+    func parse3164Time(_ p: UnsafeBufferPointer<UInt8>, _ start: Int) -> (month: Int, day: Int, year: Int?, secs: Int, nanos: Int32, digits: UInt8, end: Int)? {
         guard let mon = month(p, start), start + 3 < p.count, p[start + 3] == 0x20 else { return nil }
         var i = start + 4
         if i < p.count, p[i] == 0x20 { i += 1 }  // space-padded day
@@ -406,7 +406,7 @@ public struct SyslogParser: Sendable {
     }
 
     /// The year, and the wall-clock time in it (seconds as if UTC).
-    private func inferYear(month: Int, day: Int, secs: Int) -> (year: Int64, wall: Int64) {
+    func inferYear(month: Int, day: Int, secs: Int) -> (year: Int64, wall: Int64) {
         let refYear = referenceYear
         // Nearly every line: the reference's own year fits, and the next year could only
         // fit for a January line read in December.

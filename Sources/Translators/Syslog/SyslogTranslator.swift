@@ -8,8 +8,13 @@ import MozDefEvent
 /// `details.structureddata.<SD-ID>.<PARAM-NAME>` (names kept as written).
 public struct SyslogTranslator: Translator {
     public var parser: SyslogParser
+    /// Rules applied after the hand-written translation; nil when the mapping has none.
+    public let mapping: Mapping?
 
-    public init(parser: SyslogParser) { self.parser = parser }
+    public init(parser: SyslogParser, mapping: Mapping? = nil) {
+        self.parser = parser
+        self.mapping = mapping.flatMap { $0.file.rules.isEmpty ? nil : $0 }
+    }
 
     public func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext) throws(TranslationError) -> Event {
         var e = Event(timestamp: context.received, category: "", summary: "")
@@ -25,6 +30,64 @@ public struct SyslogTranslator: Translator {
             throw TranslationError("not syslog: \(error)")
         }
         fill(&e, from: m, context: context)
+        if let mapping { Self.apply(mapping, to: &e) }
+    }
+
+    /// An edited syslog mapping, applied to the top-level details the fast path wrote
+    /// (nested ones, such as structureddata, are kept as they are).
+    static func apply(_ mapping: Mapping, to e: inout Event) {
+        var r = MappedRecord(view: mapping.global)
+        let fields = e.detailFields
+        var nested: [DetailField] = []
+        var depth = 0
+        for f in fields {
+            switch f.kind {
+            case .objectStart:
+                depth += 1
+                nested.append(f)
+                continue
+            case .objectEnd:
+                depth -= 1
+                nested.append(f)
+                continue
+            default:
+                if depth > 0 { nested.append(f); continue }
+            }
+            let value: Range<Int>
+            var kind = MappedRecord.ValueKind.string
+            switch f.kind {
+            case .slice: value = Int(f.a)..<Int(f.a + f.b)
+            case .literal:
+                let b = e.bytes.count
+                e.bytes.append(contentsOf: UnsafeBufferPointer(start: f.valuePointer, count: Int(f.b)))
+                value = b..<e.bytes.count
+            case .int, .bool:
+                let text = f.kind == .int ? String(f.number) : (f.number != 0 ? "true" : "false")
+                let b = e.bytes.count
+                e.bytes.append(contentsOf: text.utf8)
+                value = b..<e.bytes.count
+                kind = .raw
+            default: continue
+            }
+            if let kp = f.keyPointer {
+                r.add(key: UnsafeBufferPointer(start: kp, count: Int(f.keyB)), keyStart: 0, staticKey: kp,
+                      value: value, kind: kind, lowercaseUnknown: false, bytes: &e.bytes)
+            } else {
+                let k = Array(e.bytes[Int(f.keyA)..<Int(f.keyA + f.keyB)])
+                k.withUnsafeBufferPointer { kb in
+                    r.add(key: kb, keyStart: Int(f.keyA), value: value, kind: kind, bytes: &e.bytes)
+                }
+            }
+        }
+        r.finish(into: &e)
+        e.detailFields.append(contentsOf: nested)
+        if let v = r.top(.category, bytes: &e.bytes) { e.categoryText = v }
+        if let v = r.top(.summary, bytes: &e.bytes) { e.summaryText = v }
+        if let v = r.top(.hostname, bytes: &e.bytes) { e.hostnameText = v }
+        if let v = r.top(.processname, bytes: &e.bytes) { e.processnameText = v }
+        if let v = r.top(.processid, bytes: &e.bytes) { e.processidText = v }
+        if let v = r.top(.source, bytes: &e.bytes) { e.sourceText = v }
+        for t in r.view.tags where !e.tags.contains(t) { e.tags.append(t) }
     }
 
     /// RFC 3164 §4.3.3: a relay that receives no PRI assumes 13 (user.notice).
@@ -36,6 +99,7 @@ public struct SyslogTranslator: Translator {
         // Every field is assigned below, so only what fill() never sets is cleared here.
         e.timestamp = m.timestamp ?? context.received
         e.receivedTimestamp = nil
+        e.passthrough = false
         if !e.tags.isEmpty { e.tags = [] }
         if !e.extraDetails.isEmpty { e.extraDetails = JSONObject() }
         e.categoryText = .literal("syslog")

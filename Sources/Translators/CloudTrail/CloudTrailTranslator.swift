@@ -1,0 +1,211 @@
+import MozDefEvent
+
+/// One AWS CloudTrail record → MozDef event, shaped as MozDef's CloudTrail worker does
+/// (mozilla/MozDef mq/esworker_cloudtrail.py with its lower_keys plugin), through the
+/// `cloudtrail` mapping.
+///
+/// Every key is lowercased, nested ones too; `eventTime` → the event time; the mapping
+/// gives category, source, hostname (eventSource) and the summary. Added details:
+/// `username` (userIdentity.userName, else its sessionContext.sessionIssuer.userName,
+/// else principalId), `success` (false with an errorCode; ConsoleLogin's from
+/// responseElements.ConsoleLogin), `eventverb` (the leading capitalised word of
+/// eventName) and `eventreadonly` (that verb is Describe, Get or List).
+/// CloudTrail digest files are not events: they are skipped with a note.
+public struct CloudTrailTranslator: Translator {
+    public let mapping: Mapping
+    var record: MappedRecord
+    var members: [JSONScan.Member] = []
+
+    public init(mapping: Mapping) {
+        self.mapping = mapping
+        record = MappedRecord(view: mapping.global)
+    }
+
+    public func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext) throws(TranslationError) -> Event {
+        var copy = self
+        var e = Event(timestamp: context.received, category: "", summary: "")
+        try copy.translate(record, context: context, into: &e)
+        return e
+    }
+
+    public mutating func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext, into e: inout Event) throws(TranslationError) {
+        e.clear(timestamp: context.received)
+        var r = self.record
+        self.record = MappedRecord(view: mapping.global)
+        defer { self.record = r }
+        r.reset(view: mapping.global)
+        var ms = members
+        members = []
+        defer { members = ms }
+        try withRecordCopy(record, into: &e.bytes) { p, bytes throws(TranslationError) in
+            let s = JSONScan.skipSpace(p, 0)
+            guard var it = JSONScan.ObjectIterator(p, at: s) else { throw TranslationError("CloudTrail: not a JSON object") }
+            ms.removeAll(keepingCapacity: true)
+            while let m = it.next() { ms.append(m) }
+            if it.failed { throw TranslationError("CloudTrail: invalid JSON near byte \(it.i)") }
+            guard JSONScan.skipSpace(p, it.end) == p.count else { throw TranslationError("CloudTrail: text after the record at byte \(it.end)") }
+            var userIdentity: Range<Int>?, errorCode = false, eventName: Range<Int>?, response: Range<Int>?
+            var digest = false, sawEventFields = false
+            for m in ms {
+                let key = UnsafeBufferPointer(rebasing: p[m.key])
+                // The lowercased key, kept in the event's bytes.
+                let ks = bytes.count
+                if m.keyEscaped {
+                    JSONScan.unescape(p, m.key, into: &bytes)
+                    for i in ks..<bytes.count where bytes[i] &- 65 < 26 { bytes[i] |= 0x20 }
+                } else {
+                    for c in key { bytes.append(c &- 65 < 26 ? c | 0x20 : c) }
+                }
+                let kc = bytes.count - ks
+                var value = m.value
+                var kind = MappedRecord.ValueKind.raw
+                if m.first == UInt8(ascii: "\"") {
+                    kind = .string
+                    value = (m.value.lowerBound + 1)..<(m.value.upperBound - 1)
+                    if m.valueEscaped {
+                        let b = bytes.count
+                        JSONScan.unescape(p, value, into: &bytes)
+                        value = b..<bytes.count
+                    }
+                } else if m.first == UInt8(ascii: "{") || m.first == UInt8(ascii: "[") {
+                    let b = bytes.count
+                    JSONScan.appendLowercasingKeys(p, m.value, to: &bytes)
+                    value = b..<bytes.count
+                }
+                if kc == 10 || kc == 16 || kc == 17 || kc == 19,
+                   let changed = Self.rawValues(bytes, key: ks..<(ks + kc), value: value, string: kind == .string) {
+                    let b = bytes.count
+                    bytes.append(contentsOf: changed)
+                    value = b..<bytes.count
+                    kind = .raw
+                }
+                switch kc {
+                case 9 where Self.same(bytes, ks, "eventtime"):
+                    sawEventFields = true
+                    if kind == .string, let t = Timestamp.parseISO8601(UnsafeBufferPointer(rebasing: p[(m.value.lowerBound + 1)..<(m.value.upperBound - 1)])), t.hasZone {
+                        e.timestamp = t.timestamp
+                        continue  // MozDef takes it as the event time, not a detail
+                    }
+                case 9 where Self.same(bytes, ks, "eventname"):
+                    sawEventFields = true
+                    if kind == .string { eventName = value }
+                case 9 where Self.same(bytes, ks, "errorcode"):
+                    if m.first != UInt8(ascii: "n") { errorCode = true }
+                case 11 where Self.same(bytes, ks, "eventsource"):
+                    sawEventFields = true
+                case 12 where Self.same(bytes, ks, "useridentity"):
+                    if m.first == UInt8(ascii: "{") { userIdentity = value }
+                case 15 where Self.same(bytes, ks, "digeststarttime"):
+                    digest = true
+                case 16 where Self.same(bytes, ks, "responseelements"):
+                    if m.first == UInt8(ascii: "{") { response = value }
+                default: break
+                }
+                let keyCopy = Array(bytes[ks..<(ks + kc)])
+                keyCopy.withUnsafeBufferPointer { k in
+                    r.add(key: k, keyStart: ks, value: value, kind: kind, bytes: &bytes)
+                }
+            }
+            if digest && !sawEventFields {
+                throw TranslationError.skipped("CloudTrail digest file: not events, skipped")
+            }
+            // Read what the added details need before appending to the bytes.
+            let (user, consoleLogin): (Range<Int>?, Range<Int>?) = bytes.withUnsafeBufferPointer { b in
+                let u = userIdentity.flatMap { ui in
+                    Self.string(b, in: ui, path: ["username"])
+                        ?? Self.string(b, in: ui, path: ["sessioncontext", "sessionissuer", "username"])
+                        ?? Self.string(b, in: ui, path: ["principalid"])
+                }
+                return (u, response.flatMap { Self.string(b, in: $0, path: ["consolelogin"]) })
+            }
+            // username: userName, else sessionContext.sessionIssuer.userName, else principalId.
+            if !r.has("username"), let user { Self.addString(&r, "username", user, &bytes) }
+            if let name = eventName {
+                // The leading capitalised word: "DescribeInstances" → "Describe".
+                var end = name.lowerBound + 1
+                while end < name.upperBound, bytes[end] &- 65 >= 26 { end += 1 }
+                let verb = name.lowerBound..<min(end, name.upperBound)
+                Self.addString(&r, "eventverb", verb, &bytes)
+                let v = bytes[verb]
+                let ro = v.elementsEqual("Describe".utf8) || v.elementsEqual("Get".utf8) || v.elementsEqual("List".utf8)
+                Self.addRaw(&r, "eventreadonly", ro ? "true" : "false", &bytes)
+            }
+            var success = !errorCode
+            if !errorCode, let name = eventName, bytes[name].elementsEqual("ConsoleLogin".utf8), let consoleLogin {
+                success = bytes[consoleLogin].elementsEqual("Success".utf8)
+            }
+            if !r.has("success") { Self.addRaw(&r, "success", success ? "true" : "false", &bytes) }
+        }
+        r.finish(into: &e)
+        e.categoryText = r.top(.category, bytes: &e.bytes) ?? .literal("cloudtrail")
+        e.summaryText = r.top(.summary, bytes: &e.bytes) ?? .literal("")
+        if let v = r.top(.hostname, bytes: &e.bytes) { e.hostnameText = v }
+        if let v = r.top(.processname, bytes: &e.bytes) { e.processnameText = v }
+        if let v = r.top(.processid, bytes: &e.bytes) { e.processidText = v }
+        e.sourceText = r.top(.source, bytes: &e.bytes) ?? .literal("cloudtrail")
+        e.tags = r.view.tags
+    }
+
+    /// MozDef's cloudtrail plugin rewrites (raw_value wrapping, htmlpart cut), for the keys it names.
+    static func rawValues(_ bytes: [UInt8], key: Range<Int>, value: Range<Int>, string: Bool) -> [UInt8]? {
+        let k = String(decoding: bytes[key], as: UTF8.self)
+        guard CloudTrailRawValues.topLevel.contains(k) || CloudTrailRawValues.nested[k] != nil else { return nil }
+        var text = Array(bytes[value])
+        if string {  // the value is the unescaped text: make it JSON again
+            var w = JSONWriter(capacity: text.count * 6 + 8)
+            text.withUnsafeBufferPointer { w.string(bytes: $0) }
+            text = w.bytes
+        }
+        return text.withUnsafeBufferPointer { t in
+            CloudTrailRawValues.mayApply(key: k, value: t) ? CloudTrailRawValues.apply(key: k, value: t) : nil
+        }
+    }
+
+    @inline(__always) static func same(_ b: [UInt8], _ at: Int, _ s: some StringProtocol) -> Bool {
+        var i = at
+        for c in s.utf8 {
+            guard i < b.count, b[i] == c else { return false }
+            i += 1
+        }
+        return true
+    }
+
+    static func addString(_ r: inout MappedRecord, _ name: StaticString, _ v: Range<Int>, _ bytes: inout [UInt8]) {
+        r.add(name: name, value: v, kind: .string, bytes: &bytes)
+    }
+
+    static func addRaw(_ r: inout MappedRecord, _ name: StaticString, _ text: StaticString, _ bytes: inout [UInt8]) {
+        let b = bytes.count
+        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        r.add(name: name, value: b..<bytes.count, kind: .raw, bytes: &bytes)
+    }
+
+    /// The body of the string at `path` inside the (lowercased, compact) object `obj`.
+    static func string(_ b: UnsafeBufferPointer<UInt8>, in obj: Range<Int>, path: [StaticString]) -> Range<Int>? {
+        var o = obj
+        for (depth, k) in path.enumerated() {
+            guard var it = JSONScan.ObjectIterator(UnsafeBufferPointer(rebasing: b[..<o.upperBound]), at: o.lowerBound) else { return nil }
+            var found: JSONScan.Member?
+            while let m = it.next() {
+                if b[m.key].elementsEqual(UnsafeBufferPointer(start: k.utf8Start, count: k.utf8CodeUnitCount)) { found = m; break }
+            }
+            guard let m = found else { return nil }
+            if depth == path.count - 1 {
+                guard m.first == UInt8(ascii: "\""), !m.valueEscaped else { return nil }
+                return (m.value.lowerBound + 1)..<(m.value.upperBound - 1)
+            }
+            guard m.first == UInt8(ascii: "{") else { return nil }
+            o = m.value
+        }
+        return nil
+    }
+}
+
+extension TranslationError {
+    /// Not an error: the record is skipped, with a note for the operator.
+    public static func skipped(_ note: String) -> TranslationError {
+        var e = TranslationError("")
+        e.note = note
+        return e
+    }
+}

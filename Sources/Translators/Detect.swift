@@ -1,0 +1,103 @@
+import CFastPath
+import MozDefEvent
+
+/// Recognises a record's format from its first bytes (for `--format auto`).
+public enum FormatDetector {
+    @inline(__always) static func has(_ p: UnsafeBufferPointer<UInt8>, _ s: StaticString) -> Bool {
+        guard let base = p.baseAddress else { return false }
+        return mds_find(base, p.count, s.utf8Start, s.utf8CodeUnitCount) >= 0
+    }
+
+    /// The format of one record. JSON documents are told apart by their keys; `#` lines
+    /// are Zeek headers; "CEF:" at the start or after a syslog header is CEF; the rest is syslog.
+    public static func detect(_ p: UnsafeBufferPointer<UInt8>) -> InputFormat {
+        var i = 0
+        while i < p.count, p[i] == 0x20 || p[i] == 0x09 { i += 1 }
+        guard i < p.count else { return .syslog }
+        switch p[i] {
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            return json(p)
+        case UInt8(ascii: "#"):
+            return .zeek
+        default:
+            if CEFTranslator.cefStart(UnsafeBufferPointer(rebasing: p[..<min(p.count, 512)])) != nil { return .cef }
+            return .syslog
+        }
+    }
+
+    /// A JSON record's format by its keys.
+    public static func json(_ p: UnsafeBufferPointer<UInt8>) -> InputFormat {
+        if has(p, "\"short_message\"") || (has(p, "\"version\"") && has(p, "\"host\"") && has(p, "\"_")) { return .gelf }
+        if has(p, "\"eventSource\"") && has(p, "\"eventName\"") { return .cloudtrail }
+        if has(p, "\"Records\"") || has(p, "\"digestStartTime\"") { return .cloudtrail }
+        if has(p, "\"_path\"") || (has(p, "\"ts\"") && (has(p, "\"uid\"") || has(p, "\"id.orig_h\""))) { return .zeek }
+        return .mozdef
+    }
+
+    /// True when a line opens a JSON stream that needs the record splitter: a CloudTrail
+    /// Records document, or a document that does not end on its first line.
+    public static func needsSplitter(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        while i < p.count, JSONScan.isSpace(p[i]) { i += 1 }
+        guard i < p.count, p[i] == UInt8(ascii: "{") || p[i] == UInt8(ascii: "[") else { return false }
+        if p[i] == UInt8(ascii: "[") { return true }
+        var e = p.count
+        while e > i, JSONScan.isSpace(p[e - 1]) { e -= 1 }
+        if p[e - 1] != UInt8(ascii: "}") { return true }
+        // {"Records":[ near the start: the whole file may be one line.
+        let head = UnsafeBufferPointer(rebasing: p[i..<min(p.count, i + 64)])
+        return has(head, "\"Records\"")
+    }
+}
+
+/// Events already in MozDef's shape, passed through after validation: a JSON object
+/// with a string `summary`; `utctimestamp`/`timestamp`, when present, RFC 3339
+/// strings; `details` an object; `tags` an array; `category`/`hostname` strings.
+public struct MozDefPassthrough: Translator {
+    public init() {}
+
+    public func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext) throws(TranslationError) -> Event {
+        var e = Event(timestamp: context.received, category: "", summary: "")
+        var copy = self
+        try copy.translate(record, context: context, into: &e)
+        return e
+    }
+
+    public mutating func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext, into e: inout Event) throws(TranslationError) {
+        e.clear(timestamp: context.received)
+        try withRecordCopy(record, into: &e.bytes) { p, bytes throws(TranslationError) in
+            let s = JSONScan.skipSpace(p, 0)
+            guard var it = JSONScan.ObjectIterator(p, at: s) else { throw TranslationError("MozDef event: not a JSON object") }
+            var summary = false
+            while let m = it.next() {
+                let k = p[m.key]
+                func expect(_ first: UInt8, _ what: String) throws(TranslationError) {
+                    guard m.first == first else { throw TranslationError("MozDef event: \(String(decoding: k, as: UTF8.self)) is not \(what)") }
+                }
+                if k.elementsEqual("summary".utf8) { try expect(UInt8(ascii: "\""), "a string"); summary = true }
+                else if k.elementsEqual("details".utf8) { try expect(UInt8(ascii: "{"), "an object") }
+                else if k.elementsEqual("tags".utf8) { try expect(UInt8(ascii: "["), "an array") }
+                else if k.elementsEqual("category".utf8) || k.elementsEqual("hostname".utf8) { try expect(UInt8(ascii: "\""), "a string") }
+                else if k.elementsEqual("utctimestamp".utf8) || k.elementsEqual("timestamp".utf8) {
+                    try expect(UInt8(ascii: "\""), "an RFC 3339 string")
+                    let body = UnsafeBufferPointer(rebasing: p[(m.value.lowerBound + 1)..<(m.value.upperBound - 1)])
+                    guard let t = Timestamp.parseISO8601(body), t.hasZone else {
+                        throw TranslationError("MozDef event: \(String(decoding: k, as: UTF8.self)) is not an RFC 3339 time with a zone")
+                    }
+                }
+            }
+            if it.failed { throw TranslationError("MozDef event: invalid JSON near byte \(it.i)") }
+            guard JSONScan.skipSpace(p, it.end) == p.count else { throw TranslationError("MozDef event: text after the object at byte \(it.end)") }
+            guard summary else { throw TranslationError("MozDef event: no summary") }
+            // Written as it came, compacted onto one line.
+            bytes.removeAll(keepingCapacity: true)
+            let start = bytes.count
+            bytes.append(contentsOf: repeatElement(0, count: it.end - s))
+            let n = bytes.withUnsafeMutableBufferPointer { o in
+                mds_json_copy_compact(o.baseAddress! + start, p.baseAddress! + s, it.end - s)
+            }
+            bytes.removeLast(it.end - s - n)
+        }
+        e.passthrough = true
+    }
+}

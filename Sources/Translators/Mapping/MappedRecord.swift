@@ -1,0 +1,388 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import MozDefEvent
+
+/// One record's fields on their way through a mapping view into an event's details.
+///
+/// Translators add source fields (keys and values are ranges of the event's bytes, or
+/// interned names); `add` applies renames, drops and per-field rules at once, and
+/// `finish` runs set/default rules, the top-level templates and writes the details.
+/// The storage is reused record after record.
+public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immortal mapping tables
+    struct Field {
+        var key: OutKey
+        /// The key's bytes in the event when `key.id` < 0.
+        var keyStart: UInt32 = 0, keyCount: UInt32 = 0
+        /// A translator's own (static) key name, when the mapping does not know it.
+        var keyPointer: UnsafePointer<UInt8>? = nil
+        var kind: Kind
+        var a: UInt32 = 0, b: UInt32 = 0
+        var pointer: UnsafePointer<UInt8>?
+    }
+    enum Kind: UInt8 { case string, raw, removed }
+
+    var fields: [Field] = []
+    var scratch: [UInt8] = []
+    public private(set) var view: View
+
+    public init(view: View) { self.view = view }
+
+    public mutating func reset(view: View) {
+        self.view = view
+        fields.removeAll(keepingCapacity: true)
+    }
+
+    public enum ValueKind { case string, raw }
+
+    /// Adds a source field. The key is read at `key` (any memory) and, when it is kept
+    /// under its own name, written from `bytes[keyStart..<keyStart+key.count]`.
+    /// The value is `bytes[value]`: text, or JSON when `kind` is raw.
+    /// With `lowercaseUnknown`, a key the mapping does not know is written lowercased.
+    public mutating func add(key: UnsafeBufferPointer<UInt8>, keyStart: Int, value: Range<Int>, kind: ValueKind,
+                             lowercaseUnknown: Bool = false, bytes: inout [UInt8]) {
+        add(key: key, keyStart: keyStart, staticKey: nil, value: value, kind: kind, lowercaseUnknown: lowercaseUnknown, bytes: &bytes)
+    }
+
+    /// Adds a field under one of the translator's own names (CEF header fields, say).
+    public mutating func add(name: StaticString, value: Range<Int>, kind: ValueKind, bytes: inout [UInt8]) {
+        add(key: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount), keyStart: 0,
+            staticKey: name.utf8Start, value: value, kind: kind, lowercaseUnknown: false, bytes: &bytes)
+    }
+
+    /// The general form: `staticKey`, when set, is where an unknown key is written from.
+    @inline(__always) public mutating func add(key: UnsafeBufferPointer<UInt8>, keyStart: Int, staticKey: UnsafePointer<UInt8>?,
+                                        value: Range<Int>, kind: ValueKind, lowercaseUnknown: Bool, bytes: inout [UInt8]) {
+        var out: OutKey
+        var ks = UInt32(keyStart), kc = UInt32(key.count)
+        if let base = key.baseAddress, let id = view.id(base, key.count) {
+            if view.dropped[Int(id)] { return }
+            let t = view.target[Int(id)]
+            out = t == .none ? OutKey(parent: -1, id: id) : t
+        } else {
+            out = .none
+            var renamed = false
+            if let base = key.baseAddress, staticKey == nil {
+                for d in view.prefixDrops where d.count <= key.count && memcmp(base, d, d.count) == 0 { return }
+                for r in view.prefixRenames where r.from.count <= key.count && memcmp(base, r.from, r.from.count) == 0 {
+                    let rest = UnsafeBufferPointer(rebasing: key[r.from.count...])
+                    if r.parent >= 0 {
+                        out = OutKey(parent: r.parent, id: rest.baseAddress.flatMap { view.id($0, rest.count) } ?? -1)
+                        ks += UInt32(r.from.count)
+                        kc = UInt32(rest.count)
+                    } else {
+                        // A flat name: the new prefix and the rest, kept in the event's bytes.
+                        scratch.removeAll(keepingCapacity: true)
+                        scratch.append(contentsOf: r.flat)
+                        scratch.append(contentsOf: rest)
+                        if lowercaseUnknown {
+                            for i in scratch.indices where scratch[i] &- 65 < 26 { scratch[i] |= 0x20 }
+                        }
+                        let id = scratch.withUnsafeBufferPointer { view.id($0.baseAddress!, $0.count) }
+                        out = OutKey(parent: -1, id: id ?? -1)
+                        ks = UInt32(bytes.count)
+                        kc = UInt32(scratch.count)
+                        bytes.append(contentsOf: scratch)
+                    }
+                    renamed = true
+                    break
+                }
+                if lowercaseUnknown, !renamed, key.contains(where: { $0 &- 65 < 26 }) {
+                    ks = UInt32(bytes.count)
+                    for c in key { bytes.append(c &- 65 < 26 ? c | 0x20 : c) }
+                }
+            }
+        }
+        var f = Field(key: out, keyStart: ks, keyCount: kc, kind: kind == .string ? .string : .raw,
+                      a: UInt32(value.lowerBound), b: UInt32(value.count))
+        if out.id < 0, out.parent < 0, let staticKey, ks == 0 { f.keyPointer = staticKey }
+        if out.parent < 0, out.id >= 0, let rule = view.rules[Int(out.id)] { apply(rule, to: &f, bytes: &bytes) }
+        put(f)
+    }
+
+    @inline(__always) mutating func put(_ f: Field) {
+        if f.key.id >= 0 {
+            for i in fields.indices where fields[i].key == f.key {
+                fields[i] = f  // a repeated name keeps its first place and its last value
+                return
+            }
+        }
+        fields.append(f)
+    }
+
+    mutating func apply(_ rule: View.FieldRule, to f: inout Field, bytes: inout [UInt8]) {
+        if let t = rule.type {
+            bytes.withUnsafeBufferPointer { b in
+                let v = UnsafeBufferPointer(rebasing: b[Int(f.a)..<Int(f.a + f.b)])
+                switch t {
+                case .int:
+                    if f.kind == .string, Self.isInteger(v) { f.kind = .raw }
+                case .float:
+                    if f.kind == .string, v.count > 0, JSONScan.numberLength(v, 0) == v.count { f.kind = .raw }
+                case .bool:
+                    if let truth = Self.truth(v) {
+                        f.kind = .raw
+                        f.pointer = truth ? Self.trueText.utf8Start : Self.falseText.utf8Start
+                        f.b = truth ? 4 : 5
+                    }
+                case .string:
+                    if f.kind == .raw, f.pointer == nil, v.first != UInt8(ascii: "{"), v.first != UInt8(ascii: "["),
+                       v.first != UInt8(ascii: "\""), !v.elementsEqual("null".utf8) {
+                        f.kind = .string
+                    }
+                }
+            }
+        }
+        if let chars = rule.strip, f.kind == .string, f.pointer == nil {
+            scratch.removeAll(keepingCapacity: true)
+            for i in Int(f.a)..<Int(f.a + f.b) where !chars.contains(bytes[i]) { scratch.append(bytes[i]) }
+            if scratch.count != Int(f.b) {
+                f.a = UInt32(bytes.count)
+                f.b = UInt32(scratch.count)
+                bytes.append(contentsOf: scratch)
+            }
+        }
+        if let n = rule.truncate, f.kind == .string, f.pointer == nil, Int(f.b) > n {
+            // Cut at a character boundary: never inside a UTF-8 sequence.
+            var end = Int(f.a) + n
+            while end > Int(f.a), bytes[end] & 0xC0 == 0x80 { end -= 1 }
+            f.b = UInt32(end - Int(f.a))
+        }
+    }
+
+    static let trueText: StaticString = "true"
+    static let falseText: StaticString = "false"
+
+    static func isInteger(_ v: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        if v.count > 0, v[0] == UInt8(ascii: "-") { i = 1 }
+        guard v.count > i, v.count - i <= 18 else { return false }
+        if v[i] == UInt8(ascii: "0") && v.count - i > 1 { return false }
+        while i < v.count { if v[i] &- 48 >= 10 { return false }; i += 1 }
+        return true
+    }
+
+    static func truth(_ v: UnsafeBufferPointer<UInt8>) -> Bool? {
+        switch v.count {
+        case 1:
+            switch v[0] | 0x20 {
+            case UInt8(ascii: "t"), UInt8(ascii: "y"): return true
+            case UInt8(ascii: "f"), UInt8(ascii: "n"): return false
+            default: return v[0] == UInt8(ascii: "1") ? true : v[0] == UInt8(ascii: "0") ? false : nil
+            }
+        case 2, 3, 4, 5:
+            var s: UInt64 = 0
+            for c in v { s = s << 8 | UInt64(c | 0x20) }
+            switch s {
+            case 0x7472_7565: return true  // true
+            case 0x66_616C_7365: return false  // false
+            case 0x796573: return true  // yes
+            case 0x6E6F: return false  // no
+            default: return nil
+            }
+        default: return nil
+        }
+    }
+
+    // MARK: lookups
+
+    func find(_ k: OutKey) -> Int? {
+        for i in fields.indices where fields[i].key == k && fields[i].kind != .removed { return i }
+        return nil
+    }
+
+    func find(flat: Int32, nested: OutKey) -> Int? {
+        if let i = find(OutKey(parent: -1, id: flat)) { return i }
+        return nested.parent >= 0 ? find(nested) : nil
+    }
+
+    /// True when this field is present (and not null).
+    public func has(_ name: String) -> Bool {
+        guard let id = view.names.lookup(name) else { return false }
+        return find(OutKey(parent: -1, id: id)) != nil
+    }
+
+    /// The text of a field as a summary shows it (MozDef renders values the way Python's str() does:
+    /// True, False, None). Appends to `out`; false when the field is absent.
+    func render(_ f: Field, index: Int?, bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> Bool {
+        let v = f.pointer.map { UnsafeBufferPointer(start: $0, count: Int(f.b)) }
+            ?? UnsafeBufferPointer(rebasing: bytes[Int(f.a)..<Int(f.a + f.b)])
+        if f.kind == .string {
+            guard index == nil else { return false }
+            out.append(contentsOf: v)
+            return true
+        }
+        if let index {
+            guard v.first == UInt8(ascii: "[") else { return false }
+            var i = JSONScan.skipSpace(v, 1)
+            var k = 0
+            while i < v.count, v[i] != UInt8(ascii: "]") {
+                guard let e = JSONScan.valueEnd(v, i) else { return false }
+                if k == index {
+                    return Self.renderRaw(UnsafeBufferPointer(rebasing: v[i..<e]), into: &out)
+                }
+                k += 1
+                i = JSONScan.skipSpace(v, e)
+                if i < v.count, v[i] == UInt8(ascii: ",") { i = JSONScan.skipSpace(v, i + 1) }
+            }
+            return false
+        }
+        return Self.renderRaw(v, into: &out)
+    }
+
+    static func renderRaw(_ v: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> Bool {
+        if v.elementsEqual("true".utf8) { out.append(contentsOf: "True".utf8) }
+        else if v.elementsEqual("false".utf8) { out.append(contentsOf: "False".utf8) }
+        else if v.elementsEqual("null".utf8) { out.append(contentsOf: "None".utf8) }
+        else if v.first == UInt8(ascii: "\"") { JSONScan.unescape(v, 1..<(v.count - 1), into: &out) }
+        else { out.append(contentsOf: v) }
+        return true
+    }
+
+    /// Renders a template into `out`; returns how many references were found.
+    func render(_ t: CompiledTemplate, bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> (found: Int, refs: Int) {
+        var found = 0, refs = 0
+        for p in t.parts {
+            switch p {
+            case .text(let s): out.append(contentsOf: s)
+            case .field(let flat, let nested, let index, let fallback):
+                refs += 1
+                if let i = find(flat: flat, nested: nested), render(fields[i], index: index, bytes: bytes, into: &out) {
+                    found += 1
+                } else if let fallback {
+                    out.append(contentsOf: fallback)
+                }
+            }
+        }
+        return (found, refs)
+    }
+
+    func holds(_ c: Condition, bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let i = find(flat: c.flat, nested: c.nested)
+        switch c.test {
+        case .present: return i != nil
+        case .absent: return i == nil
+        case .equals, .notEquals, .ipv4, .ipv6:
+            var text: [UInt8] = []
+            if let i { _ = render(fields[i], index: nil, bytes: bytes, into: &text) }
+            switch c.test {
+            case .equals: return i != nil && text == c.value
+            case .notEquals: return i == nil || text != c.value
+            case .ipv4: return i != nil && Self.isIPv4(text)
+            default: return i != nil && text.contains(UInt8(ascii: ":")) && text.allSatisfy { $0 == 58 || $0 == 46 || $0 &- 48 < 10 || ($0 | 0x20) &- 97 < 6 }
+            }
+        }
+    }
+
+    static func isIPv4(_ t: [UInt8]) -> Bool {
+        var parts = 0, digits = 0, value = 0
+        for c in t {
+            if c == UInt8(ascii: ".") {
+                guard digits > 0 else { return false }
+                parts += 1; digits = 0; value = 0
+            } else if c &- 48 < 10 {
+                digits += 1; value = value * 10 + Int(c - 48)
+                guard digits <= 3, value <= 255 else { return false }
+            } else {
+                return false
+            }
+        }
+        return parts == 3 && digits > 0
+    }
+
+    // MARK: finishing
+
+    /// Runs the set/default rules, then writes the fields as the event's details
+    /// (flat ones in order, then each nested object). Top-level fields come from `top`.
+    public mutating func finish(into e: inout Event) {
+        if !view.assigns.isEmpty { runAssigns(&e.bytes) }
+        for (sev, c) in view.severities {
+            if let c, !e.bytes.withUnsafeBufferPointer({ holds(c, bytes: $0) }) { continue }
+            e.severity = sev
+            break
+        }
+        var details: [DetailField] = []
+        swap(&details, &e.detailFields)
+        details.removeAll(keepingCapacity: true)
+        let names = view.names
+        var parents: [Int32] = []
+        for f in fields where f.kind != .removed {
+            if f.key.parent >= 0 {
+                if !parents.contains(f.key.parent) { parents.append(f.key.parent) }
+                continue
+            }
+            details.append(Self.detail(f, names))
+        }
+        for p in parents {
+            let pn = names.names[Int(p)]
+            details.append(DetailField(kind: .objectStart, keyPointer: pn.pointer, keyCount: UInt32(pn.count)))
+            for f in fields where f.kind != .removed && f.key.parent == p { details.append(Self.detail(f, names)) }
+            details.append(.objectEnd)
+        }
+        e.detailFields = details
+    }
+
+    @inline(__always) static func detail(_ f: Field, _ names: NameTable) -> DetailField {
+        let kind: DetailField.Kind = f.kind == .string ? .slice : .raw
+        if f.key.id >= 0 {
+            let n = names.names[Int(f.key.id)]
+            return DetailField(kind: kind, keyPointer: n.pointer, keyCount: UInt32(n.count), valuePointer: f.pointer, a: f.a, b: f.b)
+        }
+        return DetailField(kind: kind, keyPointer: f.keyPointer, keyStart: f.keyStart, keyCount: f.keyCount, valuePointer: f.pointer, a: f.a, b: f.b)
+    }
+
+    mutating func runAssigns(_ bytes: inout [UInt8]) {
+        for a in view.assigns {
+            let existing = find(a.key)
+            if !a.always, existing != nil { continue }
+            if let c = a.condition, !bytes.withUnsafeBufferPointer({ holds(c, bytes: $0) }) { continue }
+            var f = Field(key: a.key, kind: .raw)
+            switch a.value {
+            case .json(let p, let n):
+                f.pointer = p
+                f.b = UInt32(n)
+            case .template(let t):
+                scratch.removeAll(keepingCapacity: true)
+                _ = bytes.withUnsafeBufferPointer { render(t, bytes: $0, into: &scratch) }
+                f.kind = .string
+                f.a = UInt32(bytes.count)
+                f.b = UInt32(scratch.count)
+                bytes.append(contentsOf: scratch)
+            case .list(let ts):
+                var json: [UInt8] = [UInt8(ascii: "[")]
+                for t in ts {
+                    scratch.removeAll(keepingCapacity: true)
+                    let (found, refs) = bytes.withUnsafeBufferPointer { render(t, bytes: $0, into: &scratch) }
+                    if refs > 0 && found == 0 { continue }  // an item whose fields are all absent is left out
+                    if json.count > 1 { json.append(UInt8(ascii: ",")) }
+                    var w = JSONWriter(capacity: scratch.count * 6 + 16)
+                    scratch.withUnsafeBufferPointer { w.string(bytes: $0) }
+                    json.append(contentsOf: w.bytes)
+                }
+                json.append(UInt8(ascii: "]"))
+                f.a = UInt32(bytes.count)
+                f.b = UInt32(json.count)
+                bytes.append(contentsOf: json)
+            }
+            if let i = existing { fields[i] = f } else { fields.append(f) }
+        }
+    }
+
+    /// The text of a top-level field from the first rule that applies, as a range of
+    /// the event's bytes (or a constant); nil when no rule applies.
+    public mutating func top(_ which: MappingFile.TopField, bytes: inout [UInt8]) -> Text? {
+        guard let rules = view.tops[which] else { return nil }
+        for (t, c) in rules {
+            if let c, !bytes.withUnsafeBufferPointer({ holds(c, bytes: $0) }) { continue }
+            if let k = t.constant { return .string(k) }
+            scratch.removeAll(keepingCapacity: true)
+            _ = bytes.withUnsafeBufferPointer { render(t, bytes: $0, into: &scratch) }
+            let start = bytes.count
+            bytes.append(contentsOf: scratch)
+            return .slice(start..<bytes.count)
+        }
+        return nil
+    }
+}

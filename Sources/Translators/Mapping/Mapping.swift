@@ -1,0 +1,300 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import MozDefEvent
+
+/// A mapping file compiled for the record path: every name it mentions is interned
+/// (stable bytes, an id), renames and rules are tables indexed by id, templates are
+/// pre-split. Built once at start; shared read-only by every record.
+public final class Mapping: @unchecked Sendable {
+    public let file: MappingFile
+    public let options: [String: String]
+    let names: NameTable
+    let global: View
+    private let sections: [String: View]
+
+    public init(_ file: MappingFile) throws(MappingFile.Error) {
+        self.file = file
+        var opts: [String: String] = [:]
+        for r in file.rules { if case .option(let k, let v) = r.directive { opts[k] = v } }
+        options = opts
+        let names = NameTable()
+        for r in file.rules { Self.intern(r, names) }
+        self.names = names
+        global = try View(file: file, section: nil, names: names)
+        var s: [String: View] = [:]
+        for name in Set(file.rules.compactMap(\.section)) {
+            s[name] = try View(file: file, section: name, names: names)
+        }
+        sections = s
+    }
+
+    /// The rules for records of this kind (a Zeek log type); the global rules when none.
+    public func view(section: String?) -> View {
+        section.flatMap { sections[$0] } ?? global
+    }
+
+    public var sectionNames: [String] { sections.keys.sorted() }
+
+    public func option(_ name: String) -> String? { options[name] }
+
+    static func intern(_ r: MappingFile.Rule, _ t: NameTable) {
+        func nameAndParts(_ s: String) {
+            _ = t.id(s)
+            if let dot = s.firstIndex(of: ".") {
+                _ = t.id(String(s[..<dot]))
+                _ = t.id(String(s[s.index(after: dot)...]))
+            }
+        }
+        func template(_ tp: MappingFile.Template) { for n in tp.fieldNames { nameAndParts(n) } }
+        switch r.directive {
+        case .rename(let from, let to, _): _ = t.id(from); nameAndParts(to)
+        case .drop(let f, _), .type(let f, _), .truncate(let f, _), .strip(let f, _): _ = t.id(f)
+        case .assign(let f, let v, _):
+            nameAndParts(f)
+            switch v {
+            case .template(let tp): template(tp)
+            case .list(let l): l.forEach(template)
+            case .json: break
+            }
+        case .top(_, let tp): template(tp)
+        case .severity, .tag, .option: break
+        }
+        if let c = r.condition { nameAndParts(c.field) }
+    }
+}
+
+/// Interned names: bytes that live as long as the process (keys are written straight
+/// from them), looked up by hash.
+final class NameTable: @unchecked Sendable {
+    struct Name { var pointer: UnsafePointer<UInt8>; var count: Int; var string: String }
+    private(set) var names: [Name] = []
+    private var slots: [Int32] = Array(repeating: -1, count: 256)
+    private var hashes: [UInt64] = []
+
+    @inline(__always) static func hash(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+        var h: UInt64 = 0xcbf29ce484222325
+        for i in 0..<n { h = (h ^ UInt64(p[i])) &* 0x100000001b3 }
+        return h
+    }
+
+    func id(_ s: String) -> Int32 {
+        var a = Array(s.utf8)
+        if let found = a.withUnsafeBufferPointer({ lookup($0.baseAddress!, $0.count) }) { return found }
+        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: max(a.count, 1))
+        a.withUnsafeMutableBufferPointer { b in if b.count > 0 { p.update(from: b.baseAddress!, count: b.count) } }
+        let id = Int32(names.count)
+        names.append(Name(pointer: UnsafePointer(p), count: a.count, string: s))
+        hashes.append(Self.hash(p, a.count))
+        if names.count * 2 > slots.count { rehash(slots.count * 2) } else { insert(id) }
+        a.removeAll()
+        return id
+    }
+
+    private func insert(_ id: Int32) {
+        let mask = slots.count - 1
+        var k = Int(truncatingIfNeeded: hashes[Int(id)]) & mask
+        while slots[k] >= 0 { k = (k + 1) & mask }
+        slots[k] = id
+    }
+
+    private func rehash(_ n: Int) {
+        slots = Array(repeating: -1, count: n)
+        for i in 0..<names.count { insert(Int32(i)) }
+    }
+
+    /// The id of these bytes, or nil.
+    @inline(__always) func lookup(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int32? {
+        let h = Self.hash(p, n)
+        let mask = slots.count - 1
+        var k = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let id = slots[k]
+            if id < 0 { return nil }
+            let nm = names[Int(id)]
+            if hashes[Int(id)] == h, nm.count == n, memcmp(nm.pointer, p, n) == 0 { return id }
+            k = (k + 1) & mask
+        }
+    }
+
+    func lookup(_ s: String) -> Int32? {
+        var s = s
+        return s.withUTF8 { b in b.baseAddress.flatMap { lookup($0, b.count) } }
+    }
+}
+
+/// Where a field goes: a name id (nested under `parent` when ≥ 0).
+struct OutKey: Equatable {
+    var parent: Int32
+    var id: Int32
+    static let none = OutKey(parent: -1, id: -1)
+}
+
+/// A template compiled against the name table.
+struct CompiledTemplate {
+    enum Part {
+        case text([UInt8])
+        /// flat: the id of the whole name; nested: parent/child ids when the name has a dot.
+        case field(flat: Int32, nested: OutKey, index: Int?, fallback: [UInt8]?)
+    }
+    var parts: [Part]
+    /// The whole template when it has no references: no rendering needed.
+    var constant: String?
+
+    init(_ t: MappingFile.Template, _ names: NameTable) {
+        parts = t.parts.map { p in
+            switch p {
+            case .text(let s): return .text(Array(s.utf8))
+            case .field(let n, let index, let fallback):
+                var nested = OutKey.none
+                if let dot = n.firstIndex(of: ".") {
+                    nested = OutKey(parent: names.id(String(n[..<dot])), id: names.id(String(n[n.index(after: dot)...])))
+                }
+                return .field(flat: names.id(n), nested: nested, index: index, fallback: fallback.map { Array($0.utf8) })
+            }
+        }
+        if t.parts.allSatisfy({ if case .text = $0 { true } else { false } }) {
+            constant = t.parts.map { if case .text(let s) = $0 { s } else { "" } }.joined()
+        }
+    }
+}
+
+struct Condition {
+    var flat: Int32
+    var nested: OutKey
+    var test: MappingFile.Condition.Test
+    var value: [UInt8]
+}
+
+/// The rules that apply to one kind of record: the global ones, then its section's.
+public final class View: @unchecked Sendable {
+    struct FieldRule {
+        var type: MappingFile.FieldType?
+        var truncate: Int?
+        var strip: [UInt8]?
+    }
+    enum AssignValue {
+        case json(UnsafePointer<UInt8>, Int)
+        case template(CompiledTemplate)
+        case list([CompiledTemplate])
+    }
+    struct Assign {
+        var key: OutKey
+        var value: AssignValue
+        var always: Bool
+        var condition: Condition?
+    }
+
+    let names: NameTable
+    /// Per source name id: where it goes. `.none` keeps it under its own name.
+    var target: [OutKey]
+    var dropped: [Bool]
+    var prefixRenames: [(from: [UInt8], parent: Int32, flat: [UInt8])] = []
+    var prefixDrops: [[UInt8]] = []
+    /// Per output name id (flat names only).
+    var rules: [FieldRule?]
+    var assigns: [Assign] = []
+    var tops: [MappingFile.TopField: [(CompiledTemplate, Condition?)]] = [:]
+    var severities: [(Severity, Condition?)] = []
+    public private(set) var tags: [String] = []
+
+    init(file: MappingFile, section: String?, names: NameTable) throws(MappingFile.Error) {
+        self.names = names
+        let n = names.names.count
+        target = Array(repeating: .none, count: n)
+        dropped = Array(repeating: false, count: n)
+        rules = Array(repeating: nil, count: n)
+        // Global rules first, then the section's: a section's rename or rule wins.
+        let applicable = file.rules.filter { $0.section == nil } + (section.map { s in file.rules.filter { $0.section == s } } ?? [])
+        var topRules: [MappingFile.TopField: [(CompiledTemplate, Condition?, Bool)]] = [:]
+        var sevRules: [(Severity, Condition?, Bool)] = []
+        for r in applicable {
+            let inSection = r.section != nil
+            let cond = r.condition.map { c in Self.condition(c, names) }
+            switch r.directive {
+            case .rename(let from, let to, let prefix):
+                if prefix {
+                    // "a.*" → nested under a; "ab*" → flat names that start with ab.
+                    if to.hasSuffix(".") {
+                        prefixRenames.append((Array(from.utf8), names.id(String(to.dropLast())), []))
+                    } else {
+                        prefixRenames.append((Array(from.utf8), -1, Array(to.utf8)))
+                    }
+                } else {
+                    let t = Self.outKey(to, names)
+                    target[Int(names.id(from))] = t
+                }
+            case .drop(let f, let prefix):
+                if prefix { prefixDrops.append(Array(f.utf8)) } else { dropped[Int(names.id(f))] = true }
+            case .type(let f, let t):
+                let i = Int(names.id(f))
+                rules[i] = rules[i] ?? FieldRule()
+                rules[i]!.type = t
+            case .truncate(let f, let k):
+                let i = Int(names.id(f))
+                rules[i] = rules[i] ?? FieldRule()
+                rules[i]!.truncate = k
+            case .strip(let f, let chars):
+                let i = Int(names.id(f))
+                rules[i] = rules[i] ?? FieldRule()
+                rules[i]!.strip = Array(chars.utf8)
+            case .assign(let f, let v, let always):
+                let value: AssignValue
+                switch v {
+                case .json(let j):
+                    let p = UnsafeMutablePointer<UInt8>.allocate(capacity: j.utf8.count)
+                    _ = UnsafeMutableBufferPointer(start: p, count: j.utf8.count).initialize(from: j.utf8)
+                    value = .json(UnsafePointer(p), j.utf8.count)
+                case .template(let t): value = .template(CompiledTemplate(t, names))
+                case .list(let l): value = .list(l.map { CompiledTemplate($0, names) })
+                }
+                assigns.append(Assign(key: Self.outKey(f, names), value: value, always: always, condition: cond))
+            case .top(let f, let t):
+                topRules[f, default: []].append((CompiledTemplate(t, names), cond, inSection))
+            case .severity(let s):
+                sevRules.append((Severity(name: s)!, cond, inSection))
+            case .tag(let t):
+                if !tags.contains(t) { tags.append(t) }
+            case .option: break
+            }
+        }
+        // The first rule that applies wins: a section's before the global ones, and within
+        // each, rules with a condition before those without (in file order).
+        func ordered<T>(_ list: [(T, Condition?, Bool)]) -> [(T, Condition?)] {
+            let groups = [list.filter { $0.2 && $0.1 != nil }, list.filter { $0.2 && $0.1 == nil },
+                          list.filter { !$0.2 && $0.1 != nil }, list.filter { !$0.2 && $0.1 == nil }]
+            return groups.flatMap { $0.map { ($0.0, $0.1) } }
+        }
+        for (f, list) in topRules { tops[f] = ordered(list) }
+        severities = ordered(sevRules)
+    }
+
+    static func outKey(_ name: String, _ names: NameTable) -> OutKey {
+        if let dot = name.firstIndex(of: ".") {
+            return OutKey(parent: names.id(String(name[..<dot])), id: names.id(String(name[name.index(after: dot)...])))
+        }
+        return OutKey(parent: -1, id: names.id(name))
+    }
+
+    static func condition(_ c: MappingFile.Condition, _ names: NameTable) -> Condition {
+        var nested = OutKey.none
+        if let dot = c.field.firstIndex(of: ".") {
+            nested = OutKey(parent: names.id(String(c.field[..<dot])), id: names.id(String(c.field[c.field.index(after: dot)...])))
+        }
+        var v: [UInt8] = []
+        switch c.test {
+        case .equals(let s), .notEquals(let s): v = Array(s.utf8)
+        default: break
+        }
+        return Condition(flat: names.id(c.field), nested: nested, test: c.test, value: v)
+    }
+
+    /// The name id of a source key, if the mapping knows it.
+    @inline(__always) func id(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int32? {
+        names.lookup(p, n)
+    }
+
+    public var hasSummary: Bool { tops[.summary] != nil }
+}
