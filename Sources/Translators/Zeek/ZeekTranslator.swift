@@ -290,30 +290,32 @@ public struct ZeekTranslator: Translator {
                 if v.elementsEqual(unsetField) { continue }
                 col.name.withUnsafeBufferPointer { key in
                     let isEmpty = v.elementsEqual(emptyField)
+                    // The key's place first: values appended below must not include it.
+                    let ks = keyInBytes(key, &bytes)
                     switch col.kind {
                     case .number, .time:
                         if k == tsColumn, case .time = col.kind { ts = Self.epoch(v) }
                         if JSONScan.numberLength(v, 0) == v.count, v.count > 0 {
-                            r.add(key: key, keyStart: keyInBytes(key, &bytes), value: c, kind: .raw, bytes: &bytes)
+                            r.add(key: key, keyStart: ks, value: c, kind: .raw, bytes: &bytes)
                         } else {
-                            r.add(key: key, keyStart: keyInBytes(key, &bytes), value: stringValue(v, c, &bytes), kind: .string, bytes: &bytes)
+                            r.add(key: key, keyStart: ks, value: stringValue(v, c, &bytes), kind: .string, bytes: &bytes)
                         }
                     case .bool:
                         if v.count == 1, v[0] == UInt8(ascii: "T") || v[0] == UInt8(ascii: "F") {
                             let lit: StaticString = v[0] == UInt8(ascii: "T") ? "true" : "false"
                             let b = bytes.count
                             bytes.append(contentsOf: UnsafeBufferPointer(start: lit.utf8Start, count: lit.utf8CodeUnitCount))
-                            r.add(key: key, keyStart: keyInBytes(key, &bytes), value: b..<bytes.count, kind: .raw, bytes: &bytes)
+                            r.add(key: key, keyStart: ks, value: b..<bytes.count, kind: .raw, bytes: &bytes)
                         } else {
-                            r.add(key: key, keyStart: keyInBytes(key, &bytes), value: stringValue(v, c, &bytes), kind: .string, bytes: &bytes)
+                            r.add(key: key, keyStart: ks, value: stringValue(v, c, &bytes), kind: .string, bytes: &bytes)
                         }
                     case .string:
                         let range = isEmpty ? c.lowerBound..<c.lowerBound : stringValue(v, c, &bytes)
-                        r.add(key: key, keyStart: keyInBytes(key, &bytes), value: range, kind: .string, bytes: &bytes)
+                        r.add(key: key, keyStart: ks, value: range, kind: .string, bytes: &bytes)
                     case .list(let el):
                         let b = bytes.count
                         list(v, element: el, empty: isEmpty, into: &bytes)
-                        r.add(key: key, keyStart: keyInBytes(key, &bytes), value: b..<bytes.count, kind: .raw, bytes: &bytes)
+                        r.add(key: key, keyStart: ks, value: b..<bytes.count, kind: .raw, bytes: &bytes)
                     }
                 }
             }
@@ -397,8 +399,8 @@ public struct ZeekTranslator: Translator {
             secs = -secs
             if nanos > 0 { secs -= 1; nanos = 1_000_000_000 - nanos }
         }
-        // MozDef (Python isoformat) shows microseconds; Zeek writes six digits.
-        return Timestamp(epochSeconds: secs, nanoseconds: Int32(nanos), fractionDigits: min(digits, 6))
+        // As MozDef (Python's isoformat) writes it: six digits, none for a whole second.
+        return Timestamp(epochSeconds: secs, nanoseconds: Int32(nanos / 1000 * 1000), fractionDigits: nanos >= 1000 ? 6 : 0)
     }
 
     mutating func json(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext, record r: inout MappedRecord, into e: inout Event) throws(TranslationError) {
