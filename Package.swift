@@ -45,7 +45,7 @@ let package = Package(
         // Shared by the test targets: the conformance corpus and temporary directories.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "MozDefEventTests", dependencies: ["MozDefEvent", "TestSupport"]),
-        .testTarget(name: "TranslatorsTests", dependencies: ["Translators", "MozDefEvent", "TestSupport"]),
+        .testTarget(name: "TranslatorsTests", dependencies: ["Translators", "MozDefEvent", "Inputs", "TestSupport"]),
         .testTarget(name: "InputsTests", dependencies: ["Inputs", "CZlib", "TestSupport"]),
         .testTarget(name: "OutputsTests", dependencies: ["Outputs", "MozDefEvent", "CCurl", "CRabbitMQ"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "MozDefEvent", "TestSupport"]),

@@ -193,6 +193,20 @@ public final class ConvertJob {
         // A plain loop, no closure: the event is not captured, so it is never copied.
         while let line = try reader.next() {
             bytesSeen &+= line.count &+ 1
+            // NUL-delimited GELF (as GELF over TCP frames it): each piece is a record.
+            if !splitting, format == .gelf || format == .auto, let base = line.baseAddress, memchr(base, 0, line.count) != nil,
+               line.first == UInt8(ascii: "{") {
+                var s = 0
+                for i in 0...line.count where i == line.count || line[i] == 0 {
+                    if i > s {
+                        try record(UnsafeBufferPointer(rebasing: line[s..<i]), &dispatch, &ctx, fixedNow: fixedNow,
+                                   line: reader.lineNumber, sourceName: sourceName, rejects: rejects, &event, &writer, &counts)
+                    }
+                    s = i + 1
+                }
+                if writer.count >= 256 * 1024 { try Self.drain(&writer, output) }
+                continue
+            }
             if !splitting, format == .cloudtrail || format == .auto || format == .gelf || format == .mozdef,
                format == .cloudtrail ? !line.isEmpty : FormatDetector.needsSplitter(line) {
                 splitting = true
@@ -231,20 +245,8 @@ public final class ConvertJob {
                 counts.blank += 1
                 continue
             }
-            if format == .gelf, let base = line.baseAddress, memchr(base, 0, line.count) != nil {
-                // NUL-delimited GELF (as GELF over TCP frames it).
-                var s = 0
-                for i in 0...line.count where i == line.count || line[i] == 0 {
-                    if i > s {
-                        try record(UnsafeBufferPointer(rebasing: line[s..<i]), &dispatch, &ctx, fixedNow: fixedNow,
-                                   line: reader.lineNumber, sourceName: sourceName, rejects: rejects, &event, &writer, &counts)
-                    }
-                    s = i + 1
-                }
-            } else {
-                try record(line, &dispatch, &ctx, fixedNow: fixedNow, line: reader.lineNumber, sourceName: sourceName,
-                           rejects: rejects, &event, &writer, &counts)
-            }
+            try record(line, &dispatch, &ctx, fixedNow: fixedNow, line: reader.lineNumber, sourceName: sourceName,
+                       rejects: rejects, &event, &writer, &counts)
             if writer.count >= 256 * 1024 { try Self.drain(&writer, output) }
             if progress && counts.recordsIn & 0x3FFF == 0 {
                 showProgress(records: summary.recordsIn + counts.recordsIn, bytesNow: bytesBefore + bytesSeen)

@@ -28,7 +28,7 @@ public enum FormatDetector {
     /// A JSON record's format by its keys.
     public static func json(_ p: UnsafeBufferPointer<UInt8>) -> InputFormat {
         if has(p, "\"short_message\"") || (has(p, "\"version\"") && has(p, "\"host\"") && has(p, "\"_")) { return .gelf }
-        if has(p, "\"eventSource\"") && has(p, "\"eventName\"") { return .cloudtrail }
+        if (has(p, "\"eventSource\"") && has(p, "\"eventName\"")) || has(p, "\"eventVersion\"") { return .cloudtrail }
         if has(p, "\"Records\"") || has(p, "\"digestStartTime\"") { return .cloudtrail }
         if has(p, "\"_path\"") || (has(p, "\"ts\"") && (has(p, "\"uid\"") || has(p, "\"id.orig_h\""))) { return .zeek }
         return .mozdef
@@ -51,8 +51,9 @@ public enum FormatDetector {
 }
 
 /// Events already in MozDef's shape, passed through after validation: a JSON object
-/// with a string `summary`; `utctimestamp`/`timestamp`, when present, RFC 3339
-/// strings; `details` an object; `tags` an array; `category`/`hostname` strings.
+/// with a string `summary`; `utctimestamp`/`timestamp`, when present, ISO 8601 strings
+/// (the zone may be missing, as MozDef allows) or epoch numbers; `details` an object;
+/// `tags` an array; `category`/`hostname` strings.
 public struct MozDefPassthrough: Translator {
     public init() {}
 
@@ -79,10 +80,14 @@ public struct MozDefPassthrough: Translator {
                 else if k.elementsEqual("tags".utf8) { try expect(UInt8(ascii: "["), "an array") }
                 else if k.elementsEqual("category".utf8) || k.elementsEqual("hostname".utf8) { try expect(UInt8(ascii: "\""), "a string") }
                 else if k.elementsEqual("utctimestamp".utf8) || k.elementsEqual("timestamp".utf8) {
-                    try expect(UInt8(ascii: "\""), "an RFC 3339 string")
-                    let body = UnsafeBufferPointer(rebasing: p[(m.value.lowerBound + 1)..<(m.value.upperBound - 1)])
-                    guard let t = Timestamp.parseISO8601(body), t.hasZone else {
-                        throw TranslationError("MozDef event: \(String(decoding: k, as: UTF8.self)) is not an RFC 3339 time with a zone")
+                    // MozDef reads ISO 8601 text (a missing zone is its host's) and epoch numbers.
+                    let isNumber = m.first == UInt8(ascii: "-") || m.first &- 48 < 10
+                    if !isNumber {
+                        try expect(UInt8(ascii: "\""), "an ISO 8601 string or an epoch number")
+                        let body = UnsafeBufferPointer(rebasing: p[(m.value.lowerBound + 1)..<(m.value.upperBound - 1)])
+                        guard Timestamp.parseISO8601(body) != nil else {
+                            throw TranslationError("MozDef event: \(String(decoding: k, as: UTF8.self)) is not an ISO 8601 time")
+                        }
                     }
                 }
             }
