@@ -27,12 +27,26 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
     var fields: [Field] = []
     var scratch: [UInt8] = []
     public private(set) var view: View
+    /// Per flat name id: generation << 32 | index + 1 of its field in this record, so a
+    /// repeated name is found without a search.
+    var slots: [UInt64] = []
+    var generation: UInt64 = 1
 
     public init(view: View) { self.view = view }
 
     public mutating func reset(view: View) {
-        self.view = view
+        if self.view !== view { self.view = view }
         fields.removeAll(keepingCapacity: true)
+        generation &+= 1
+    }
+
+    /// Adds a field whose key was resolved ahead (View.resolve).
+    @inline(__always) public mutating func add(_ k: ResolvedKey, value: Range<Int>, kind: ValueKind, bytes: inout [UInt8]) {
+        if k.dropped { return }
+        var f = Field(key: k.out, keyStart: 0, keyCount: k.keyCount, keyPointer: k.keyPointer,
+                      kind: kind == .string ? .string : .raw, a: UInt32(value.lowerBound), b: UInt32(value.count))
+        if let rule = k.rule { apply(rule, to: &f, bytes: &bytes) }
+        put(f)
     }
 
     public enum ValueKind { case string, raw }
@@ -104,9 +118,21 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
 
     @inline(__always) mutating func put(_ f: Field) {
         if f.key.id >= 0 {
-            for i in fields.indices where fields[i].key == f.key {
-                fields[i] = f  // a repeated name keeps its first place and its last value
-                return
+            // A repeated name keeps its first place and its last value.
+            if f.key.parent < 0 {
+                let id = Int(f.key.id)
+                if slots.count <= id { slots.append(contentsOf: repeatElement(0, count: max(id + 1, view.names.names.count) - slots.count)) }
+                let s = slots[id]
+                if s >> 32 == generation & 0xFFFF_FFFF, let i = Optional(Int(s & 0xFFFF_FFFF) - 1), i < fields.count, fields[i].key == f.key {
+                    fields[i] = f
+                    return
+                }
+                slots[id] = (generation & 0xFFFF_FFFF) << 32 | UInt64(fields.count + 1)
+            } else {
+                for i in fields.indices where fields[i].key == f.key {
+                    fields[i] = f
+                    return
+                }
             }
         }
         fields.append(f)
@@ -189,6 +215,14 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
     // MARK: lookups
 
     func find(_ k: OutKey) -> Int? {
+        if k.parent < 0, k.id >= 0 {
+            let id = Int(k.id)
+            guard id < slots.count else { return nil }
+            let s = slots[id]
+            guard s >> 32 == generation & 0xFFFF_FFFF else { return nil }
+            let i = Int(s & 0xFFFF_FFFF) - 1
+            return i < fields.count && fields[i].key == k && fields[i].kind != .removed ? i : nil
+        }
         for i in fields.indices where fields[i].key == k && fields[i].kind != .removed { return i }
         return nil
     }
@@ -366,14 +400,15 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
                 f.b = UInt32(json.count)
                 bytes.append(contentsOf: json)
             }
-            if let i = existing { fields[i] = f } else { fields.append(f) }
+            if let i = existing { fields[i] = f } else { put(f) }
         }
     }
 
     /// The text of a top-level field from the first rule that applies, as a range of
     /// the event's bytes (or a constant); nil when no rule applies.
     public mutating func top(_ which: MappingFile.TopField, bytes: inout [UInt8]) -> Text? {
-        guard let rules = view.tops[which] else { return nil }
+        let rules = view.tops[which.index]
+        if rules.isEmpty { return nil }
         for (t, c) in rules {
             if let c, !bytes.withUnsafeBufferPointer({ holds(c, bytes: $0) }) { continue }
             if let k = t.constant { return .string(k) }

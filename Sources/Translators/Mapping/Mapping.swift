@@ -196,7 +196,8 @@ public final class View: @unchecked Sendable {
     /// Per output name id (flat names only).
     var rules: [FieldRule?]
     var assigns: [Assign] = []
-    var tops: [MappingFile.TopField: [(CompiledTemplate, Condition?)]] = [:]
+    /// Per top-level field (TopField.index): its rules in the order they are tried; empty: none.
+    var tops: [[(CompiledTemplate, Condition?)]] = Array(repeating: [], count: MappingFile.TopField.allCases.count)
     var severities: [(Severity, Condition?)] = []
     public private(set) var tags: [String] = []
 
@@ -267,7 +268,7 @@ public final class View: @unchecked Sendable {
                           list.filter { !$0.2 && $0.1 != nil }, list.filter { !$0.2 && $0.1 == nil }]
             return groups.flatMap { $0.map { ($0.0, $0.1) } }
         }
-        for (f, list) in topRules { tops[f] = ordered(list) }
+        for (f, list) in topRules { tops[f.index] = ordered(list) }
         severities = ordered(sevRules)
     }
 
@@ -296,5 +297,60 @@ public final class View: @unchecked Sendable {
         names.lookup(p, n)
     }
 
-    public var hasSummary: Bool { tops[.summary] != nil }
+    public var hasSummary: Bool { !tops[MappingFile.TopField.summary.index].isEmpty }
+
+    /// Where a source key goes, worked out once (for keys that repeat record after
+    /// record: Zeek columns). `stable` holds the key's bytes for as long as the events
+    /// need them; `intern` keeps a derived name (a prefix rename) just as long.
+    public func resolve(_ key: UnsafeBufferPointer<UInt8>, stable: UnsafePointer<UInt8>,
+                        intern: ([UInt8]) -> UnsafePointer<UInt8>) -> ResolvedKey {
+        var r = ResolvedKey(out: .none, keyPointer: stable, keyCount: UInt32(key.count), dropped: false, rule: nil)
+        if let base = key.baseAddress, let id = self.id(base, key.count) {
+            if dropped[Int(id)] { r.dropped = true; return r }
+            let t = target[Int(id)]
+            r.out = t == .none ? OutKey(parent: -1, id: id) : t
+        } else if let base = key.baseAddress {
+            for d in prefixDrops where d.count <= key.count && memcmp(base, d, d.count) == 0 { r.dropped = true; return r }
+            for p in prefixRenames where p.from.count <= key.count && memcmp(base, p.from, p.from.count) == 0 {
+                let rest = UnsafeBufferPointer(rebasing: key[p.from.count...])
+                if p.parent >= 0 {
+                    r.out = OutKey(parent: p.parent, id: rest.baseAddress.flatMap { self.id($0, rest.count) } ?? -1)
+                    r.keyPointer = stable + p.from.count
+                    r.keyCount = UInt32(rest.count)
+                } else {
+                    let name = p.flat + Array(rest)
+                    let id = name.withUnsafeBufferPointer { self.id($0.baseAddress!, $0.count) }
+                    r.out = OutKey(parent: -1, id: id ?? -1)
+                    r.keyPointer = intern(name)
+                    r.keyCount = UInt32(name.count)
+                }
+                break
+            }
+        }
+        if r.out.parent < 0, r.out.id >= 0 { r.rule = rules[Int(r.out.id)] }
+        return r
+    }
+}
+
+/// A source key's destination, resolved ahead of the records (see View.resolve).
+public struct ResolvedKey: @unchecked Sendable {
+    var out: OutKey
+    /// The key's bytes when the mapping does not name it (plain JSON text).
+    var keyPointer: UnsafePointer<UInt8>?
+    var keyCount: UInt32
+    public var dropped: Bool
+    var rule: View.FieldRule?
+}
+
+extension MappingFile.TopField {
+    @inline(__always) var index: Int {
+        switch self {
+        case .summary: 0
+        case .category: 1
+        case .hostname: 2
+        case .processname: 3
+        case .processid: 4
+        case .source: 5
+        }
+    }
 }

@@ -40,7 +40,24 @@ public struct ZeekTranslator: Translator {
     struct Column {
         var name: [UInt8]
         var kind: Kind
+        var key = ResolvedKey(out: .none, keyPointer: nil, keyCount: 0, dropped: false, rule: nil)
+        /// The name needs escaping: it is copied into each event instead of pointed to.
+        var copyName = false
+        var isTs = false
     }
+
+    /// Column names (and derived names) for the current header, kept while events point to them.
+    final class NameArena: @unchecked Sendable {
+        var blocks: [UnsafeMutablePointer<UInt8>] = []
+        func keep(_ b: [UInt8]) -> UnsafePointer<UInt8> {
+            let p = UnsafeMutablePointer<UInt8>.allocate(capacity: max(b.count, 1))
+            b.withUnsafeBufferPointer { if let s = $0.baseAddress { p.update(from: s, count: b.count) } }
+            blocks.append(p)
+            return UnsafePointer(p)
+        }
+        deinit { for b in blocks { b.deallocate() } }
+    }
+    var arena = NameArena()
 
     public init(mapping: Mapping, defaultPath: String? = nil) {
         self.mapping = mapping
@@ -123,6 +140,7 @@ public struct ZeekTranslator: Translator {
             columns = split(v).map { Column(name: Array(v[$0]), kind: .string) }
             haveTypes = false
             tsColumn = columns.firstIndex { $0.name.elementsEqual("ts".utf8) }
+            plan()
             return
         }
         if let v = value(after: "types") {
@@ -132,6 +150,7 @@ public struct ZeekTranslator: Translator {
             }
             for (i, t) in types.enumerated() { columns[i].kind = Self.kind(v[t]) }
             haveTypes = true
+            plan()
             return
         }
         // #open, #close and comments carry nothing a record needs.
@@ -142,7 +161,21 @@ public struct ZeekTranslator: Translator {
         if p != viewPath {
             view = mapping.view(section: p)
             viewPath = p
+            plan()
         }
+    }
+
+    /// Resolves every column's key against the current view, once per header.
+    mutating func plan() {
+        let a = NameArena()
+        for i in columns.indices {
+            let name = columns[i].name
+            let stable = a.keep(name)
+            columns[i].copyName = name.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }
+            columns[i].isTs = name.elementsEqual("ts".utf8)
+            columns[i].key = name.withUnsafeBufferPointer { view.resolve($0, stable: stable, intern: a.keep) }
+        }
+        arena = a
     }
 
     static func kind(_ t: Slice<UnsafeBufferPointer<UInt8>>) -> Kind {
@@ -256,72 +289,83 @@ public struct ZeekTranslator: Translator {
 
     mutating func tsv(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext, record r: inout MappedRecord, into e: inout Event) throws(TranslationError) {
         r.reset(view: view)
+        // Locals: the closure below then captures no copy of the translator.
         var cells = self.cells
-        cells.removeAll(keepingCapacity: true)
         self.cells = []
         defer { self.cells = cells }
+        cells.removeAll(keepingCapacity: true)
+        let columns = self.columns, sep = separator, unset = unsetField, empty = emptyField, setSep = setSeparator
         var ts: Timestamp?
         try withRecordCopy(record, into: &e.bytes) { p, bytes throws(TranslationError) in
-            // Split on the separator.
-            var s = 0, i = 0
-            let sep = separator
-            if sep.count == 1, let base = p.baseAddress {
-                let c = Int32(sep[0])
-                while let hit = memchr(base + i, c, p.count - i) {
-                    let k = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-                    cells.append(s..<k)
-                    i = k + 1
-                    s = i
-                }
-            } else {
-                while i + sep.count <= p.count {
-                    if p[i] == sep[0], p[i..<(i + sep.count)].elementsEqual(sep) {
-                        cells.append(s..<i); i += sep.count; s = i
-                    } else { i += 1 }
-                }
-            }
-            cells.append(s..<p.count)
+            Self.split(p, sep, into: &cells)
             guard cells.count == columns.count else {
                 throw TranslationError("Zeek TSV: \(cells.count) values for \(columns.count) #fields")
             }
-            for (k, col) in columns.enumerated() {
+            for k in 0..<columns.count {
                 let c = cells[k]
                 let v = UnsafeBufferPointer(rebasing: p[c])
-                if v.elementsEqual(unsetField) { continue }
-                col.name.withUnsafeBufferPointer { key in
-                    let isEmpty = v.elementsEqual(emptyField)
-                    // The key's place first: values appended below must not include it.
-                    let ks = keyInBytes(key, &bytes)
-                    switch col.kind {
-                    case .number, .time:
-                        if k == tsColumn, case .time = col.kind { ts = Self.epoch(v) }
-                        if JSONScan.numberLength(v, 0) == v.count, v.count > 0 {
-                            r.add(key: key, keyStart: ks, value: c, kind: .raw, bytes: &bytes)
-                        } else {
-                            r.add(key: key, keyStart: ks, value: stringValue(v, c, &bytes), kind: .string, bytes: &bytes)
-                        }
-                    case .bool:
-                        if v.count == 1, v[0] == UInt8(ascii: "T") || v[0] == UInt8(ascii: "F") {
-                            let lit: StaticString = v[0] == UInt8(ascii: "T") ? "true" : "false"
-                            let b = bytes.count
-                            bytes.append(contentsOf: UnsafeBufferPointer(start: lit.utf8Start, count: lit.utf8CodeUnitCount))
-                            r.add(key: key, keyStart: ks, value: b..<bytes.count, kind: .raw, bytes: &bytes)
-                        } else {
-                            r.add(key: key, keyStart: ks, value: stringValue(v, c, &bytes), kind: .string, bytes: &bytes)
-                        }
-                    case .string:
-                        let range = isEmpty ? c.lowerBound..<c.lowerBound : stringValue(v, c, &bytes)
-                        r.add(key: key, keyStart: ks, value: range, kind: .string, bytes: &bytes)
-                    case .list(let el):
-                        let b = bytes.count
-                        list(v, element: el, empty: isEmpty, into: &bytes)
-                        r.add(key: key, keyStart: ks, value: b..<bytes.count, kind: .raw, bytes: &bytes)
+                if v.count == unset.count, v.elementsEqual(unset) { continue }
+                let col = columns[k]
+                if col.key.dropped { continue }
+                var key = col.key
+                if col.copyName {
+                    // A name that needs escaping is written from the event's bytes.
+                    let ks = bytes.count
+                    bytes.append(contentsOf: col.name)
+                    key.keyPointer = nil
+                    r.add(key: UnsafeBufferPointer(start: nil, count: 0), keyStart: ks, value: ks..<ks, kind: .string, bytes: &bytes)
+                }
+                switch col.kind {
+                case .number, .time:
+                    if col.isTs, case .time = col.kind { ts = Self.epoch(v) }
+                    if v.count > 0, JSONScan.numberLength(v, 0) == v.count {
+                        r.add(key, value: c, kind: .raw, bytes: &bytes)
+                    } else {
+                        r.add(key, value: Self.stringValue(v, c, &bytes), kind: .string, bytes: &bytes)
                     }
+                case .bool:
+                    if v.count == 1, v[0] == UInt8(ascii: "T") || v[0] == UInt8(ascii: "F") {
+                        let lit: StaticString = v[0] == UInt8(ascii: "T") ? "true" : "false"
+                        let b = bytes.count
+                        bytes.append(contentsOf: UnsafeBufferPointer(start: lit.utf8Start, count: lit.utf8CodeUnitCount))
+                        r.add(key, value: b..<bytes.count, kind: .raw, bytes: &bytes)
+                    } else {
+                        r.add(key, value: Self.stringValue(v, c, &bytes), kind: .string, bytes: &bytes)
+                    }
+                case .string:
+                    let isEmpty = v.count == empty.count && v.elementsEqual(empty)
+                    r.add(key, value: isEmpty ? c.lowerBound..<c.lowerBound : Self.stringValue(v, c, &bytes), kind: .string, bytes: &bytes)
+                case .list(let el):
+                    let isEmpty = v.count == empty.count && v.elementsEqual(empty)
+                    let b = bytes.count
+                    Self.list(v, element: el, empty: isEmpty, unset: unset, setSeparator: setSep, into: &bytes)
+                    r.add(key, value: b..<bytes.count, kind: .raw, bytes: &bytes)
                 }
             }
         }
         if let ts { e.timestamp = ts }
         finish(&r, &e)
+    }
+
+    /// Cuts a line at each separator.
+    @inline(__always) static func split(_ p: UnsafeBufferPointer<UInt8>, _ sep: [UInt8], into cells: inout [Range<Int>]) {
+        var s = 0, i = 0
+        if sep.count == 1, let base = p.baseAddress {
+            let c = Int32(sep[0])
+            while i < p.count, let hit = memchr(base + i, c, p.count - i) {
+                let k = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                cells.append(s..<k)
+                i = k + 1
+                s = i
+            }
+        } else {
+            while i + sep.count <= p.count {
+                if p[i] == sep[0], p[i..<(i + sep.count)].elementsEqual(sep) {
+                    cells.append(s..<i); i += sep.count; s = i
+                } else { i += 1 }
+            }
+        }
+        cells.append(s..<p.count)
     }
 
     /// Where the key's bytes are in the event: appended (header names are not in the record).
@@ -334,7 +378,7 @@ public struct ZeekTranslator: Translator {
     }
 
     /// A string value: the record's own bytes, or its unescaped copy.
-    @inline(__always) func stringValue(_ v: UnsafeBufferPointer<UInt8>, _ c: Range<Int>, _ bytes: inout [UInt8]) -> Range<Int> {
+    @inline(__always) static func stringValue(_ v: UnsafeBufferPointer<UInt8>, _ c: Range<Int>, _ bytes: inout [UInt8]) -> Range<Int> {
         guard let base = v.baseAddress, memchr(base, 0x5C, v.count) != nil else { return c }
         let b = bytes.count
         Self.appendUnescaped(v, to: &bytes)
@@ -342,13 +386,13 @@ public struct ZeekTranslator: Translator {
     }
 
     /// A set or vector as a JSON array.
-    func list(_ v: UnsafeBufferPointer<UInt8>, element: Element, empty: Bool, into bytes: inout [UInt8]) {
+    static func list(_ v: UnsafeBufferPointer<UInt8>, element: Element, empty: Bool, unset unsetField: [UInt8],
+                     setSeparator sep: [UInt8], into bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "["))
         defer { bytes.append(UInt8(ascii: "]")) }
         if empty || v.isEmpty { return }
         var s = 0, i = 0
         var first = true
-        let sep = setSeparator
         func item(_ r: Range<Int>) {
             if !first { bytes.append(UInt8(ascii: ",")) }
             first = false
