@@ -17,9 +17,13 @@ public struct CEFTranslator: Translator {
     var pairs: [(key: Range<Int>, value: Range<Int>)] = []
     var zones: [String: SyslogParser] = [:]
 
+    /// Reads a syslog header before "CEF:" (always leniently).
+    let lenientSyslog: SyslogParser
+
     public init(mapping: Mapping, syslog: SyslogParser) {
         self.mapping = mapping
         self.syslog = syslog
+        lenientSyslog = SyslogParser(strict: false, zone: syslog.zone, referenceTime: syslog.referenceTime)
         record = MappedRecord(view: mapping.global)
     }
 
@@ -179,25 +183,34 @@ public struct CEFTranslator: Translator {
             }
             if let pre = parsed.prefix { r.add(name: "syslog", value: pre, kind: .string, bytes: &bytes) }
             let ext = parsed.extensions
+            // Labels are rare: the pairing below runs only when some key ends in "Label".
+            var labels = false
+            for pair in ext where pair.key.count > 5 && p[pair.key.upperBound - 1] == UInt8(ascii: "l")
+                && p[(pair.key.upperBound - 5)..<pair.key.upperBound].elementsEqual("Label".utf8) {
+                labels = true
+                break
+            }
             for (n, pair) in ext.enumerated() {
                 let key = UnsafeBufferPointer(rebasing: p[pair.key])
-                // A labelled custom field: its value goes under the label (cs1Label=x → x).
-                if key.count > 5, key.suffix(5).elementsEqual("Label".utf8) {
-                    let base = UnsafeBufferPointer(rebasing: key[..<(key.count - 5)])
-                    if ext.contains(where: { p[$0.key].elementsEqual(base) }) { continue }  // written with its value
-                } else if let label = ext[(n + 1)...].last(where: { Self.isLabel(p, $0.key, of: key) }) ?? ext[..<n].last(where: { Self.isLabel(p, $0.key, of: key) }),
-                          label.value.count > 0 {
-                    let ls = bytes.count
-                    for i in label.value { let c = bytes[i]; bytes.append(c &- 65 < 26 ? c | 0x20 : c) }
-                    let lk = ls..<bytes.count
-                    let labelKey = Array(bytes[lk])
-                    labelKey.withUnsafeBufferPointer { lb in
-                        r.add(key: lb, keyStart: lk.lowerBound, value: pair.value, kind: .string, bytes: &bytes)
+                if labels {
+                    // A labelled field: its value goes under the label (cs1Label=x → x).
+                    if key.count > 5, key.suffix(5).elementsEqual("Label".utf8) {
+                        let base = UnsafeBufferPointer(rebasing: key[..<(key.count - 5)])
+                        if ext.contains(where: { p[$0.key].elementsEqual(base) }) { continue }  // written with its value
+                    } else if let label = ext[(n + 1)...].last(where: { Self.isLabel(p, $0.key, of: key) }) ?? ext[..<n].last(where: { Self.isLabel(p, $0.key, of: key) }),
+                              label.value.count > 0 {
+                        let ls = bytes.count
+                        for i in label.value { let c = bytes[i]; bytes.append(c &- 65 < 26 ? c | 0x20 : c) }
+                        let lk = ls..<bytes.count
+                        let labelKey = Array(bytes[lk])
+                        labelKey.withUnsafeBufferPointer { lb in
+                            r.add(key: lb, keyStart: lk.lowerBound, value: pair.value, kind: .string, bytes: &bytes)
+                        }
+                        continue
                     }
-                    continue
                 }
                 switch key.count {
-                case 2 where key.elementsEqual("rt".utf8): times.rt = pair.value
+                case 2 where key[0] == UInt8(ascii: "r") && key[1] == UInt8(ascii: "t"): times.rt = pair.value
                 case 3 where key.elementsEqual("end".utf8): times.end = pair.value
                 case 3 where key.elementsEqual("dtz".utf8): times.dtz = pair.value
                 case 5 where key.elementsEqual("start".utf8): times.start = pair.value
@@ -209,18 +222,25 @@ public struct CEFTranslator: Translator {
                 }
                 r.add(key: key, keyStart: pair.key.lowerBound, value: pair.value, kind: .string, lowercaseUnknown: true, bytes: &bytes)
             }
-            // MozDef's CEF reader took start, else end, else rt.
-            let when = (times.start ?? times.end ?? times.rt).map { Array(bytes[$0]) }
-            if let when, let ts = when.withUnsafeBufferPointer({ w in
-                timestamp(w, dtz: times.dtz.map { String(decoding: bytes[$0], as: UTF8.self) })
-            }) {
-                e.timestamp = ts
-            } else if let pre = parsed.prefix, let m = try? syslog.parse(UnsafeBufferPointer(rebasing: p[pre])) {
-                if let ts = m.timestamp { e.timestamp = ts }
-            }
-            if let pre = parsed.prefix, let m = try? syslog.parse(UnsafeBufferPointer(rebasing: p[pre])), let h = m.hostnameRange {
+            // The syslog header before "CEF:", read leniently whatever --strict says: it is not the record.
+            let header: SyslogMessage? = parsed.prefix.flatMap { pre in try? lenientSyslog.parse(UnsafeBufferPointer(rebasing: p[pre])) }
+            if let pre = parsed.prefix, let h = header?.hostnameRange {
                 e.hostnameText = .slice(pre.lowerBound + h.lowerBound..<pre.lowerBound + h.upperBound)
             }
+            // MozDef's CEF reader took start, else end, else rt; one that cannot be read gives way to the next.
+            var found = false
+            if times.start != nil || times.end != nil || times.rt != nil {
+                let dtz = times.dtz.map { String(decoding: bytes[$0], as: UTF8.self) }
+                for t in [times.start, times.end, times.rt] {
+                    guard let t else { continue }
+                    if let ts = bytes.withUnsafeBufferPointer({ b in timestamp(UnsafeBufferPointer(rebasing: b[t]), dtz: dtz) }) {
+                        e.timestamp = ts
+                        found = true
+                        break
+                    }
+                }
+            }
+            if !found, let ts = header?.timestamp { e.timestamp = ts }
             e.severity = bytes.withUnsafeBufferPointer { b in Self.severity(UnsafeBufferPointer(rebasing: b[parsed.header[6]])) }
         }
         r.finish(into: &e)
@@ -267,10 +287,12 @@ public struct CEFTranslator: Translator {
     mutating func timestamp(_ v: UnsafeBufferPointer<UInt8>, dtz: String?) -> Timestamp? {
         guard !v.isEmpty else { return nil }
         if v.allSatisfy({ $0 &- 48 < 10 }) {
-            guard v.count <= 18 else { return nil }
+            // The CEF spec's epoch milliseconds; 10 digits are seconds (MozDef's digit-count rule).
+            guard v.count <= 19 else { return nil }
             var n: Int64 = 0
-            for c in v { n = n * 10 + Int64(c - 48) }
-            return Timestamp(epochSeconds: n / 1000, nanoseconds: Int32(n % 1000) * 1_000_000, fractionDigits: 3)
+            for c in v { n = n &* 10 &+ Int64(c - 48) }
+            if v.count == 13 { return Timestamp(epochSeconds: n / 1000, nanoseconds: Int32(n % 1000) * 1_000_000, fractionDigits: 3) }
+            return Timestamp.fromEpoch(integer: n)
         }
         if let t = Timestamp.parseISO8601(v), t.hasZone { return t.timestamp }
         var parser = syslog

@@ -43,7 +43,7 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
     /// Adds a field whose key was resolved ahead (View.resolve).
     @inline(__always) public mutating func add(_ k: ResolvedKey, value: Range<Int>, kind: ValueKind, bytes: inout [UInt8]) {
         if k.dropped { return }
-        var f = Field(key: k.out, keyStart: 0, keyCount: k.keyCount, keyPointer: k.keyPointer,
+        var f = Field(key: k.out, keyStart: k.keyStart, keyCount: k.keyCount, keyPointer: k.keyPointer,
                       kind: kind == .string ? .string : .raw, a: UInt32(value.lowerBound), b: UInt32(value.count))
         if let rule = k.rule { apply(rule, to: &f, bytes: &bytes) }
         put(f)
@@ -68,52 +68,74 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
 
     /// The general form: `staticKey`, when set, is where an unknown key is written from.
     @inline(__always) public mutating func add(key: UnsafeBufferPointer<UInt8>, keyStart: Int, staticKey: UnsafePointer<UInt8>?,
-                                        value: Range<Int>, kind: ValueKind, lowercaseUnknown: Bool, bytes: inout [UInt8]) {
-        var out: OutKey
+                                               value: Range<Int>, kind: ValueKind, lowercaseUnknown: Bool, bytes: inout [UInt8]) {
+        var out = OutKey.none
         var ks = UInt32(keyStart), kc = UInt32(key.count)
-        if let base = key.baseAddress, let id = view.id(base, key.count) {
+        var id = key.baseAddress.flatMap { view.id($0, key.count) }
+        var lowered = false
+        if id == nil, lowercaseUnknown, key.contains(where: { $0 &- 65 < 26 }) {
+            // Written lowercased, so rules name it lowercased too.
+            ks = UInt32(bytes.count)
+            for c in key { bytes.append(c &- 65 < 26 ? c | 0x20 : c) }
+            lowered = true
+            id = bytes.withUnsafeBufferPointer { b in view.id(b.baseAddress! + Int(ks), key.count) }
+        }
+        var exact = false
+        if let id {
             if view.dropped[Int(id)] { return }
             let t = view.target[Int(id)]
             out = t == .none ? OutKey(parent: -1, id: id) : t
-        } else {
-            out = .none
-            var renamed = false
-            if let base = key.baseAddress, staticKey == nil {
-                for d in view.prefixDrops where d.count <= key.count && memcmp(base, d, d.count) == 0 { return }
-                for r in view.prefixRenames where r.from.count <= key.count && memcmp(base, r.from, r.from.count) == 0 {
-                    let rest = UnsafeBufferPointer(rebasing: key[r.from.count...])
-                    if r.parent >= 0 {
-                        out = OutKey(parent: r.parent, id: rest.baseAddress.flatMap { view.id($0, rest.count) } ?? -1)
-                        ks += UInt32(r.from.count)
-                        kc = UInt32(rest.count)
-                    } else {
-                        // A flat name: the new prefix and the rest, kept in the event's bytes.
-                        scratch.removeAll(keepingCapacity: true)
-                        scratch.append(contentsOf: r.flat)
-                        scratch.append(contentsOf: rest)
-                        if lowercaseUnknown {
-                            for i in scratch.indices where scratch[i] &- 65 < 26 { scratch[i] |= 0x20 }
-                        }
-                        let id = scratch.withUnsafeBufferPointer { view.id($0.baseAddress!, $0.count) }
-                        out = OutKey(parent: -1, id: id ?? -1)
+            exact = t != .none
+        }
+        // Prefix rules apply to any name without a rule of its own in this view.
+        if !exact, staticKey == nil, key.baseAddress != nil, !view.prefixDrops.isEmpty || !view.prefixRenames.isEmpty {
+            let hit: Int? = lowered
+                ? bytes.withUnsafeBufferPointer { b in Self.prefixRule(view, UnsafeBufferPointer(rebasing: b[Int(ks)..<Int(ks + kc)])) }
+                : Self.prefixRule(view, key)
+            if hit == -1 { return }  // a prefix drop
+            if let hit, hit >= 0 {
+                let r = view.prefixRenames[hit]
+                let name: [UInt8] = lowered ? Array(bytes[Int(ks)..<Int(ks + kc)]) : Array(key)
+                let rest = name[r.from.count...]
+                if r.parent >= 0 {
+                    let childID = rest.withUnsafeBufferPointer { $0.baseAddress.flatMap { view.id($0, rest.count) } }
+                    out = OutKey(parent: r.parent, id: childID ?? -1)
+                    if lowered || keyStart < 0 {
                         ks = UInt32(bytes.count)
-                        kc = UInt32(scratch.count)
-                        bytes.append(contentsOf: scratch)
+                        bytes.append(contentsOf: rest)
+                    } else {
+                        ks += UInt32(r.from.count)
                     }
-                    renamed = true
-                    break
-                }
-                if lowercaseUnknown, !renamed, key.contains(where: { $0 &- 65 < 26 }) {
+                    kc = UInt32(rest.count)
+                } else {
+                    // A flat name: the new prefix and the rest, kept in the event's bytes.
+                    scratch.removeAll(keepingCapacity: true)
+                    scratch.append(contentsOf: r.flat)
+                    scratch.append(contentsOf: rest)
+                    if lowercaseUnknown {
+                        for i in scratch.indices where scratch[i] &- 65 < 26 { scratch[i] |= 0x20 }
+                    }
+                    let newID = scratch.withUnsafeBufferPointer { view.id($0.baseAddress!, $0.count) }
+                    out = OutKey(parent: -1, id: newID ?? -1)
                     ks = UInt32(bytes.count)
-                    for c in key { bytes.append(c &- 65 < 26 ? c | 0x20 : c) }
+                    kc = UInt32(scratch.count)
+                    bytes.append(contentsOf: scratch)
                 }
             }
         }
         var f = Field(key: out, keyStart: ks, keyCount: kc, kind: kind == .string ? .string : .raw,
                       a: UInt32(value.lowerBound), b: UInt32(value.count))
-        if out.id < 0, out.parent < 0, let staticKey, ks == 0 { f.keyPointer = staticKey }
+        if out.id < 0, out.parent < 0, let staticKey { f.keyPointer = staticKey }
         if out.parent < 0, out.id >= 0, let rule = view.rules[Int(out.id)] { apply(rule, to: &f, bytes: &bytes) }
         put(f)
+    }
+
+    /// -1: a prefix drop applies; an index into prefixRenames; nil: no prefix rule.
+    @inline(__always) static func prefixRule(_ view: View, _ name: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard let base = name.baseAddress else { return nil }
+        for d in view.prefixDrops where d.count <= name.count && memcmp(base, d, d.count) == 0 { return -1 }
+        for (i, r) in view.prefixRenames.enumerated() where r.from.count <= name.count && memcmp(base, r.from, r.from.count) == 0 { return i }
+        return nil
     }
 
     @inline(__always) mutating func put(_ f: Field) {
@@ -139,6 +161,25 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
     }
 
     mutating func apply(_ rule: View.FieldRule, to f: inout Field, bytes: inout [UInt8]) {
+        // Text edits first, then the type: `strip n ","` with `type n int` makes "1,234" a number.
+        if let set = rule.strip, f.kind == .string, f.pointer == nil {
+            @inline(__always) func drop(_ c: UInt8) -> Bool {
+                c < 64 ? set.0 >> UInt64(c) & 1 != 0 : c < 128 ? set.1 >> UInt64(c - 64) & 1 != 0 : false
+            }
+            scratch.removeAll(keepingCapacity: true)
+            for i in Int(f.a)..<Int(f.a + f.b) where !drop(bytes[i]) { scratch.append(bytes[i]) }
+            if scratch.count != Int(f.b) {
+                f.a = UInt32(bytes.count)
+                f.b = UInt32(scratch.count)
+                bytes.append(contentsOf: scratch)
+            }
+        }
+        if let n = rule.truncate, f.kind == .string, f.pointer == nil, Int(f.b) > n {
+            // Cut at a character boundary: never inside a UTF-8 sequence.
+            var end = Int(f.a) + n
+            while end > Int(f.a), bytes[end] & 0xC0 == 0x80 { end -= 1 }
+            f.b = UInt32(end - Int(f.a))
+        }
         if let t = rule.type {
             bytes.withUnsafeBufferPointer { b in
                 let v = UnsafeBufferPointer(rebasing: b[Int(f.a)..<Int(f.a + f.b)])
@@ -155,26 +196,11 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
                     }
                 case .string:
                     if f.kind == .raw, f.pointer == nil, v.first != UInt8(ascii: "{"), v.first != UInt8(ascii: "["),
-                       v.first != UInt8(ascii: "\""), !v.elementsEqual("null".utf8) {
+                       v.first != UInt8(ascii: "\""), v.first != UInt8(ascii: "n") {
                         f.kind = .string
                     }
                 }
             }
-        }
-        if let chars = rule.strip, f.kind == .string, f.pointer == nil {
-            scratch.removeAll(keepingCapacity: true)
-            for i in Int(f.a)..<Int(f.a + f.b) where !chars.contains(bytes[i]) { scratch.append(bytes[i]) }
-            if scratch.count != Int(f.b) {
-                f.a = UInt32(bytes.count)
-                f.b = UInt32(scratch.count)
-                bytes.append(contentsOf: scratch)
-            }
-        }
-        if let n = rule.truncate, f.kind == .string, f.pointer == nil, Int(f.b) > n {
-            // Cut at a character boundary: never inside a UTF-8 sequence.
-            var end = Int(f.a) + n
-            while end > Int(f.a), bytes[end] & 0xC0 == 0x80 { end -= 1 }
-            f.b = UInt32(end - Int(f.a))
         }
     }
 
@@ -267,11 +293,14 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
     }
 
     static func renderRaw(_ v: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> Bool {
-        if v.elementsEqual("true".utf8) { out.append(contentsOf: "True".utf8) }
-        else if v.elementsEqual("false".utf8) { out.append(contentsOf: "False".utf8) }
-        else if v.elementsEqual("null".utf8) { out.append(contentsOf: "None".utf8) }
-        else if v.first == UInt8(ascii: "\"") { JSONScan.unescape(v, 1..<(v.count - 1), into: &out) }
-        else { out.append(contentsOf: v) }
+        // Raw values are valid JSON: the first byte tells true, false, null and strings apart.
+        switch v.first {
+        case UInt8(ascii: "t"): out.append(contentsOf: "True".utf8)
+        case UInt8(ascii: "f"): out.append(contentsOf: "False".utf8)
+        case UInt8(ascii: "n"): out.append(contentsOf: "None".utf8)
+        case UInt8(ascii: "\""): JSONScan.unescape(v, 1..<(v.count - 1), into: &out)
+        default: out.append(contentsOf: v)
+        }
         return true
     }
 

@@ -173,7 +173,8 @@ public final class View: @unchecked Sendable {
     struct FieldRule {
         var type: MappingFile.FieldType?
         var truncate: Int?
-        var strip: [UInt8]?
+        /// ASCII bytes to remove (a bit set: the rule stays trivially copyable).
+        var strip: (UInt64, UInt64)?
     }
     enum AssignValue {
         case json(UnsafePointer<UInt8>, Int)
@@ -240,7 +241,9 @@ public final class View: @unchecked Sendable {
             case .strip(let f, let chars):
                 let i = Int(names.id(f))
                 rules[i] = rules[i] ?? FieldRule()
-                rules[i]!.strip = Array(chars.utf8)
+                var set: (UInt64, UInt64) = (0, 0)
+                for c in chars.utf8 where c < 128 { if c < 64 { set.0 |= 1 << UInt64(c) } else { set.1 |= 1 << UInt64(c - 64) } }
+                rules[i]!.strip = set
             case .assign(let f, let v, let always):
                 let value: AssignValue
                 switch v {
@@ -305,11 +308,14 @@ public final class View: @unchecked Sendable {
     public func resolve(_ key: UnsafeBufferPointer<UInt8>, stable: UnsafePointer<UInt8>,
                         intern: ([UInt8]) -> UnsafePointer<UInt8>) -> ResolvedKey {
         var r = ResolvedKey(out: .none, keyPointer: stable, keyCount: UInt32(key.count), dropped: false, rule: nil)
+        var exact = false
         if let base = key.baseAddress, let id = self.id(base, key.count) {
             if dropped[Int(id)] { r.dropped = true; return r }
             let t = target[Int(id)]
             r.out = t == .none ? OutKey(parent: -1, id: id) : t
-        } else if let base = key.baseAddress {
+            exact = t != .none
+        }
+        if !exact, let base = key.baseAddress {
             for d in prefixDrops where d.count <= key.count && memcmp(base, d, d.count) == 0 { r.dropped = true; return r }
             for p in prefixRenames where p.from.count <= key.count && memcmp(base, p.from, p.from.count) == 0 {
                 let rest = UnsafeBufferPointer(rebasing: key[p.from.count...])
@@ -339,6 +345,8 @@ public struct ResolvedKey: @unchecked Sendable {
     var keyPointer: UnsafePointer<UInt8>?
     var keyCount: UInt32
     public var dropped: Bool
+    /// Where the key is in the event's bytes when `keyPointer` is nil.
+    var keyStart: UInt32 = 0
     var rule: View.FieldRule?
 }
 

@@ -232,7 +232,9 @@ public struct MappingFile: Sendable, Equatable {
         case "strip":
             try count(3)
             let f = try fieldName(w[1], "strip", fail: fail)
-            return .strip(field: f, characters: try text(w[2], "strip", fail: fail))
+            let chars = try text(w[2], "strip", fail: fail)
+            guard chars.utf8.allSatisfy({ $0 < 128 }) else { throw fail("strip: characters must be ASCII") }
+            return .strip(field: f, characters: chars)
         case "set", "default":
             try count(3)
             let f = try fieldName(w[1], verb, fail: fail)

@@ -301,19 +301,21 @@ public struct ZeekTranslator: Translator {
             guard cells.count == columns.count else {
                 throw TranslationError("Zeek TSV: \(cells.count) values for \(columns.count) #fields")
             }
+            let u0 = unset.first ?? 0
             for k in 0..<columns.count {
                 let c = cells[k]
                 let v = UnsafeBufferPointer(rebasing: p[c])
-                if v.count == unset.count, v.elementsEqual(unset) { continue }
-                let col = columns[k]
-                if col.key.dropped { continue }
-                var key = col.key
+                if v.count == unset.count, v.count > 0, v[0] == u0, unset.count == 1 || v.elementsEqual(unset) { continue }
+                if columns[k].key.dropped { continue }
+                let kind = columns[k].kind
+                var key = columns[k].key
+                let col = (copyName: columns[k].copyName, isTs: columns[k].isTs, kind: kind)
                 if col.copyName {
                     // A name that needs escaping is written from the event's bytes.
                     let ks = bytes.count
-                    bytes.append(contentsOf: col.name)
+                    bytes.append(contentsOf: columns[k].name)
                     key.keyPointer = nil
-                    r.add(key: UnsafeBufferPointer(start: nil, count: 0), keyStart: ks, value: ks..<ks, kind: .string, bytes: &bytes)
+                    key.keyStart = UInt32(ks)
                 }
                 switch col.kind {
                 case .number, .time:
