@@ -550,3 +550,60 @@ int mds_split(mds_splitter *s, const uint8_t *src, size_t n, size_t *pos) {
 
 size_t mds_json_copy_lower_keys(uint8_t *dst, const uint8_t *src, size_t n) { return json_copy(dst, src, n, 1); }
 size_t mds_json_copy_compact(uint8_t *dst, const uint8_t *src, size_t n) { return json_copy(dst, src, n, 0); }
+
+/* ---- CEF extension splitting ---- */
+
+static const uint8_t cef_key_byte[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,
+    ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1,
+    ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1,
+    ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1,
+    ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+    ['_'] = 1, ['.'] = 1, ['['] = 1, [']'] = 1, [','] = 1, ['-'] = 1,
+};
+
+/* If a key-shaped word followed by '=' starts at p[i], the index of the '='; else 0. */
+static size_t cef_key_end(const uint8_t *p, size_t n, size_t i) {
+    size_t k = i;
+    while (k < n && cef_key_byte[p[k]]) k++;
+    return (k > i && k < n && p[k] == '=') ? k : 0;
+}
+
+long mds_cef_pairs(const uint8_t *p, size_t n, size_t from, uint32_t *out, size_t max_pairs) {
+    size_t i = from;
+    while (i < n && p[i] == ' ') i++;
+    if (i >= n) return 0;
+    size_t eq = cef_key_end(p, n, i);
+    if (!eq) return -1 - (long)i;
+    size_t ks = i, count = 0;
+    for (;;) {
+        size_t vs = eq + 1, j = vs;
+        size_t next_ks = 0, next_eq = 0;
+        while (j < n) {
+            const uint8_t *sp = memchr(p + j, ' ', n - j);
+            if (!sp) { j = n; break; }
+            j = (size_t)(sp - p);
+            /* an odd run of backslashes before it escapes the space: part of the value */
+            size_t b = j, slashes = 0;
+            while (b > vs && p[b - 1] == '\\') { b--; slashes++; }
+            if (!(slashes & 1) && j + 1 < n && p[j + 1] != ' ') {
+                size_t e = cef_key_end(p, n, j + 1);
+                if (e) { next_ks = j + 1; next_eq = e; break; }
+            }
+            j++;
+        }
+        size_t ve = j < n ? j : n;
+        while (ve > vs && p[ve - 1] == ' ') ve--;
+        int escaped = memchr(p + vs, '\\', ve - vs) != NULL;
+        if (count < max_pairs) {
+            uint32_t *o = out + count * 5;
+            o[0] = (uint32_t)ks; o[1] = (uint32_t)eq; o[2] = (uint32_t)vs; o[3] = (uint32_t)ve; o[4] = (uint32_t)escaped;
+        }
+        count++;
+        if (!next_eq) break;
+        ks = next_ks; eq = next_eq;
+    }
+    return count > max_pairs ? (long)max_pairs + 1 : (long)count;
+}

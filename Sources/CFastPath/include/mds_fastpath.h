@@ -87,4 +87,12 @@ enum { MDS_SPLIT_MORE = 0, MDS_SPLIT_START = 1, MDS_SPLIT_END = 2, MDS_SPLIT_CAN
 /// turned out to hold a "Records" array (drop what was captured), ERROR on bytes that
 /// cannot start a JSON value where one is expected.
 int mds_split(mds_splitter *s, const uint8_t *src, size_t n, size_t *pos);
+
+/// Splits a CEF extension p[from..<n] into key=value pairs: a value runs to the next
+/// " key=" (key bytes [A-Za-z0-9_.[],-], '=' unescaped), trailing spaces trimmed.
+/// Writes 5 values per pair to out (key start, key end, value start, value end, 1 when
+/// the value holds a backslash). Returns the number of pairs (at most max_pairs; call
+/// again with more room when it returns max_pairs + 1), or -1 - offset when the text
+/// does not start with key=.
+long mds_cef_pairs(const uint8_t *p, size_t n, size_t from, uint32_t *out, size_t max_pairs);
 #endif

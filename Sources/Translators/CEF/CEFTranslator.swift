@@ -14,7 +14,9 @@ public struct CEFTranslator: Translator {
     public let mapping: Mapping
     public let syslog: SyslogParser
     var record: MappedRecord
-    var pairs: [(key: Range<Int>, value: Range<Int>)] = []
+    var parsedStorage = Parsed()
+    var labelScratch: [Int] = []
+    var labelKeyScratch: [UInt8] = []
     var zones: [String: SyslogParser] = [:]
 
     /// Reads a syslog header before "CEF:" (always leniently).
@@ -28,12 +30,14 @@ public struct CEFTranslator: Translator {
     }
 
     /// The parsed parts of one CEF record, as ranges of the event's bytes.
-    public struct Parsed {
+    public struct Parsed: Sendable {
         /// Version, vendor, product, device version, signature id, name, severity.
         public var header: [Range<Int>] = []
         public var extensions: [(key: Range<Int>, value: Range<Int>)] = []
         /// The text before "CEF:", when there is one.
         public var prefix: Range<Int>?
+        /// Room for the C kernel's pair offsets, reused record after record.
+        var pairScratch: [UInt32] = []
     }
 
     public static let headerNames: [StaticString] = ["cefversion", "devicevendor", "deviceproduct", "deviceversion", "signatureid", "name", "severity"]
@@ -77,7 +81,7 @@ public struct CEFTranslator: Translator {
             }
             i += 1
         }
-        try extensions(p, from: i, bytes: &bytes, into: &out.extensions)
+        try extensions(p, from: i, bytes: &bytes, scratch: &out.pairScratch, into: &out.extensions)
     }
 
     /// Where "CEF:" starts: at 0, or after a space (a syslog header before it).
@@ -94,68 +98,42 @@ public struct CEFTranslator: Translator {
         return nil
     }
 
-    @inline(__always) static func isKeyByte(_ c: UInt8) -> Bool {
-        // Letters, digits and the punctuation vendors use in keys (ad.x, ad.y[0], _).
-        c &- 97 < 26 || c &- 65 < 26 || c &- 48 < 10 || c == UInt8(ascii: "_") || c == UInt8(ascii: ".")
-            || c == UInt8(ascii: "[") || c == UInt8(ascii: "]") || c == UInt8(ascii: ",") || c == UInt8(ascii: "-")
-    }
-
-    /// If a key-shaped word followed by an unescaped '=' starts at p[i], the index of that '='.
-    @inline(__always) static func keyEnd(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int? {
-        var k = i
-        while k < p.count, isKeyByte(p[k]) { k += 1 }
-        return k > i && k < p.count && p[k] == UInt8(ascii: "=") ? k : nil
-    }
-
-    static func extensions(_ p: UnsafeBufferPointer<UInt8>, from: Int, bytes: inout [UInt8],
+    static func extensions(_ p: UnsafeBufferPointer<UInt8>, from: Int, bytes: inout [UInt8], scratch raw: inout [UInt32],
                            into out: inout [(key: Range<Int>, value: Range<Int>)]) throws(TranslationError) {
-        var i = from
-        while i < p.count, p[i] == 0x20 { i += 1 }
-        guard i < p.count else { return }
-        guard var eq = keyEnd(p, i) else {
-            throw TranslationError("CEF extension: expected key=value at byte \(i)")
+        guard let base = p.baseAddress else { return }
+        // Pairs are found by a C kernel (mds_cef_pairs); 64 cover nearly every record.
+        if raw.count < 64 * 5 { raw = [UInt32](repeating: 0, count: 64 * 5) }
+        var room = raw.count / 5
+        var n = raw.withUnsafeMutableBufferPointer { mds_cef_pairs(base, p.count, from, $0.baseAddress!, room) }
+        while n == room + 1 {
+            room *= 4
+            raw = [UInt32](repeating: 0, count: room * 5)
+            n = raw.withUnsafeMutableBufferPointer { mds_cef_pairs(base, p.count, from, $0.baseAddress!, room) }
         }
-        var key = i..<eq
-        while true {
-            // The value runs to the next " key=" (or the end).
-            let vs = eq + 1
-            var j = vs
-            var escaped = false
-            var next: (start: Int, eq: Int)?
-            while j < p.count {
-                let c = p[j]
-                if c == UInt8(ascii: "\\") { escaped = true; j += 2; continue }
-                if c == 0x20, j + 1 < p.count, p[j + 1] != 0x20, let e = keyEnd(p, j + 1) {
-                    next = (j + 1, e)
-                    break
-                }
-                j += 1
-            }
-            var ve = min(j, p.count)
-            while ve > vs, p[ve - 1] == 0x20 { ve -= 1 }
-            if escaped {
-                let b = bytes.count
-                var k = vs
-                while k < ve {
-                    var c = p[k]
-                    if c == UInt8(ascii: "\\"), k + 1 < ve {
-                        switch p[k + 1] {
-                        case UInt8(ascii: "="), UInt8(ascii: "\\"): c = p[k + 1]; k += 1
-                        case UInt8(ascii: "n"): c = 0x0A; k += 1
-                        case UInt8(ascii: "r"): c = 0x0D; k += 1
-                        default: break  // an unknown escape is kept as written
-                        }
-                    }
-                    bytes.append(c)
-                    k += 1
-                }
-                out.append((key, b..<bytes.count))
-            } else {
+        if n < 0 { throw TranslationError("CEF extension: expected key=value at byte \(-1 - n)") }
+        for k in 0..<n {
+            let key = Int(raw[k * 5])..<Int(raw[k * 5 + 1])
+            let vs = Int(raw[k * 5 + 2]), ve = Int(raw[k * 5 + 3])
+            guard raw[k * 5 + 4] != 0 else {
                 out.append((key, vs..<ve))
+                continue
             }
-            guard let n = next else { return }
-            key = n.start..<n.eq
-            eq = n.eq
+            let b = bytes.count
+            var i = vs
+            while i < ve {
+                var c = p[i]
+                if c == UInt8(ascii: "\\"), i + 1 < ve {
+                    switch p[i + 1] {
+                    case UInt8(ascii: "="), UInt8(ascii: "\\"): c = p[i + 1]; i += 1
+                    case UInt8(ascii: "n"): c = 0x0A; i += 1
+                    case UInt8(ascii: "r"): c = 0x0D; i += 1
+                    default: break  // an unknown escape is kept as written
+                    }
+                }
+                bytes.append(c)
+                i += 1
+            }
+            out.append((key, b..<bytes.count))
         }
     }
 
@@ -168,9 +146,18 @@ public struct CEFTranslator: Translator {
 
     public mutating func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext, into e: inout Event) throws(TranslationError) {
         e.clear(timestamp: context.received)
+        // Scratch storage lives in the translator between records (no allocation per record).
         var parsed = Parsed()
-        swap(&parsed.extensions, &pairs)
-        defer { swap(&parsed.extensions, &pairs) }
+        swap(&parsed, &parsedStorage)
+        var labelIndex: [Int] = []
+        swap(&labelIndex, &labelScratch)
+        var labelKey: [UInt8] = []
+        swap(&labelKey, &labelKeyScratch)
+        defer {
+            swap(&parsed, &parsedStorage)
+            swap(&labelIndex, &labelScratch)
+            swap(&labelKey, &labelKeyScratch)
+        }
         var r = self.record
         self.record = MappedRecord(view: mapping.global)  // keep one copy of the storage alive below
         defer { self.record = r }
@@ -183,41 +170,43 @@ public struct CEFTranslator: Translator {
             }
             if let pre = parsed.prefix { r.add(name: "syslog", value: pre, kind: .string, bytes: &bytes) }
             let ext = parsed.extensions
-            // Labels are rare: the pairing below runs only when some key ends in "Label".
-            var labels = false
-            for pair in ext where pair.key.count > 5 && p[pair.key.upperBound - 1] == UInt8(ascii: "l")
-                && p[(pair.key.upperBound - 5)..<pair.key.upperBound].elementsEqual("Label".utf8) {
-                labels = true
-                break
+            // Label keys ("cs1Label"), found once: a key with a label goes under the label's value.
+            labelIndex.removeAll(keepingCapacity: true)
+            for (n, pair) in ext.enumerated() where pair.key.count > 5 && p[pair.key.upperBound - 1] == UInt8(ascii: "l")
+                && memcmp(p.baseAddress! + pair.key.upperBound - 5, Self.labelSuffix.utf8Start, 5) == 0 {
+                labelIndex.append(n)
             }
             for (n, pair) in ext.enumerated() {
                 let key = UnsafeBufferPointer(rebasing: p[pair.key])
-                if labels {
-                    // A labelled field: its value goes under the label (cs1Label=x → x).
-                    if key.count > 5, key.suffix(5).elementsEqual("Label".utf8) {
-                        let base = UnsafeBufferPointer(rebasing: key[..<(key.count - 5)])
-                        if ext.contains(where: { p[$0.key].elementsEqual(base) }) { continue }  // written with its value
-                    } else if let label = ext[(n + 1)...].last(where: { Self.isLabel(p, $0.key, of: key) }) ?? ext[..<n].last(where: { Self.isLabel(p, $0.key, of: key) }),
-                              label.value.count > 0 {
+                if !labelIndex.isEmpty {
+                    if labelIndex.contains(n) {
+                        // Written with its value, if that is present.
+                        let baseCount = key.count - 5
+                        if ext.contains(where: { $0.key.count == baseCount && memcmp(p.baseAddress! + $0.key.lowerBound, key.baseAddress!, baseCount) == 0 }) { continue }
+                    } else if let li = labelIndex.last(where: { ext[$0].key.count == key.count + 5
+                                                                && memcmp(p.baseAddress! + ext[$0].key.lowerBound, key.baseAddress!, key.count) == 0 }),
+                              ext[li].value.count > 0 {
+                        let label = ext[li]
                         let ls = bytes.count
-                        for i in label.value { let c = bytes[i]; bytes.append(c &- 65 < 26 ? c | 0x20 : c) }
-                        let lk = ls..<bytes.count
-                        let labelKey = Array(bytes[lk])
+                        labelKey.removeAll(keepingCapacity: true)
+                        for i in label.value { let c = bytes[i]; labelKey.append(c &- 65 < 26 ? c | 0x20 : c) }
+                        bytes.append(contentsOf: labelKey)
                         labelKey.withUnsafeBufferPointer { lb in
-                            r.add(key: lb, keyStart: lk.lowerBound, value: pair.value, kind: .string, bytes: &bytes)
+                            r.add(key: lb, keyStart: ls, value: pair.value, kind: .string, bytes: &bytes)
                         }
                         continue
                     }
                 }
+                @inline(__always) func isKey(_ s: StaticString) -> Bool { memcmp(key.baseAddress!, s.utf8Start, s.utf8CodeUnitCount) == 0 }
                 switch key.count {
                 case 2 where key[0] == UInt8(ascii: "r") && key[1] == UInt8(ascii: "t"): times.rt = pair.value
-                case 3 where key.elementsEqual("end".utf8): times.end = pair.value
-                case 3 where key.elementsEqual("dtz".utf8): times.dtz = pair.value
-                case 5 where key.elementsEqual("start".utf8): times.start = pair.value
-                case 7 where key.elementsEqual("endTime".utf8): times.end = pair.value
-                case 9 where key.elementsEqual("startTime".utf8): times.start = pair.value
-                case 14 where key.elementsEqual("deviceTimeZone".utf8): times.dtz = pair.value
-                case 17 where key.elementsEqual("deviceReceiptTime".utf8): times.rt = pair.value
+                case 3 where isKey("end"): times.end = pair.value
+                case 3 where isKey("dtz"): times.dtz = pair.value
+                case 5 where isKey("start"): times.start = pair.value
+                case 7 where isKey("endTime"): times.end = pair.value
+                case 9 where isKey("startTime"): times.start = pair.value
+                case 14 where isKey("deviceTimeZone"): times.dtz = pair.value
+                case 17 where isKey("deviceReceiptTime"): times.rt = pair.value
                 default: break
                 }
                 r.add(key: key, keyStart: pair.key.lowerBound, value: pair.value, kind: .string, lowercaseUnknown: true, bytes: &bytes)
@@ -231,8 +220,8 @@ public struct CEFTranslator: Translator {
             var found = false
             if times.start != nil || times.end != nil || times.rt != nil {
                 let dtz = times.dtz.map { String(decoding: bytes[$0], as: UTF8.self) }
-                for t in [times.start, times.end, times.rt] {
-                    guard let t else { continue }
+                for k in 0..<3 {
+                    guard let t = k == 0 ? times.start : k == 1 ? times.end : times.rt else { continue }
                     if let ts = bytes.withUnsafeBufferPointer({ b in timestamp(UnsafeBufferPointer(rebasing: b[t]), dtz: dtz) }) {
                         e.timestamp = ts
                         found = true
@@ -254,10 +243,7 @@ public struct CEFTranslator: Translator {
         e.tags = r.view.tags
     }
 
-    static func isLabel(_ p: UnsafeBufferPointer<UInt8>, _ k: Range<Int>, of key: UnsafeBufferPointer<UInt8>) -> Bool {
-        k.count == key.count + 5 && p[k.lowerBound..<(k.lowerBound + key.count)].elementsEqual(key)
-            && p[(k.lowerBound + key.count)..<k.upperBound].elementsEqual("Label".utf8)
-    }
+    static let labelSuffix: StaticString = "Label"
 
     /// CEF severity (0-10 or a name) → MozDef severity. See mozdef-ship(1).
     public static func severity(_ v: UnsafeBufferPointer<UInt8>) -> Severity? {

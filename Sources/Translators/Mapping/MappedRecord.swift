@@ -82,13 +82,13 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
         }
         var exact = false
         if let id {
-            if view.dropped[Int(id)] { return }
-            let t = view.target[Int(id)]
+            if view.rawDropped[Int(id)] { return }
+            let t = view.rawTarget[Int(id)]
             out = t == .none ? OutKey(parent: -1, id: id) : t
             exact = t != .none
         }
         // Prefix rules apply to any name without a rule of its own in this view.
-        if !exact, staticKey == nil, key.baseAddress != nil, !view.prefixDrops.isEmpty || !view.prefixRenames.isEmpty {
+        if !exact, staticKey == nil, key.baseAddress != nil, view.hasPrefixRules {
             let hit: Int? = lowered
                 ? bytes.withUnsafeBufferPointer { b in Self.prefixRule(view, UnsafeBufferPointer(rebasing: b[Int(ks)..<Int(ks + kc)])) }
                 : Self.prefixRule(view, key)
@@ -126,7 +126,7 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
         var f = Field(key: out, keyStart: ks, keyCount: kc, kind: kind == .string ? .string : .raw,
                       a: UInt32(value.lowerBound), b: UInt32(value.count))
         if out.id < 0, out.parent < 0, let staticKey { f.keyPointer = staticKey }
-        if out.parent < 0, out.id >= 0, let rule = view.rules[Int(out.id)] { apply(rule, to: &f, bytes: &bytes) }
+        if out.parent < 0, out.id >= 0, let rule = view.rawRules[Int(out.id)] { apply(rule, to: &f, bytes: &bytes) }
         put(f)
     }
 
@@ -379,7 +379,7 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
             details.append(Self.detail(f, names))
         }
         for p in parents {
-            let pn = names.names[Int(p)]
+            let pn = names.bytes(p)
             details.append(DetailField(kind: .objectStart, keyPointer: pn.pointer, keyCount: UInt32(pn.count)))
             for f in fields where f.kind != .removed && f.key.parent == p { details.append(Self.detail(f, names)) }
             details.append(.objectEnd)
@@ -390,7 +390,7 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
     @inline(__always) static func detail(_ f: Field, _ names: NameTable) -> DetailField {
         let kind: DetailField.Kind = f.kind == .string ? .slice : .raw
         if f.key.id >= 0 {
-            let n = names.names[Int(f.key.id)]
+            let n = names.bytes(f.key.id)
             return DetailField(kind: kind, keyPointer: n.pointer, keyCount: UInt32(n.count), valuePointer: f.pointer, a: f.a, b: f.b)
         }
         return DetailField(kind: kind, keyPointer: f.keyPointer, keyStart: f.keyStart, keyCount: f.keyCount, valuePointer: f.pointer, a: f.a, b: f.b)

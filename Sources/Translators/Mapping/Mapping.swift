@@ -29,6 +29,9 @@ public final class Mapping: @unchecked Sendable {
             s[name] = try View(file: file, section: name, names: names)
         }
         sections = s
+        names.freeze()
+        global.freeze()
+        for v in s.values { v.freeze() }
     }
 
     /// The rules for records of this kind (a Zeek log type); the global rules when none.
@@ -71,6 +74,7 @@ public final class Mapping: @unchecked Sendable {
 final class NameTable: @unchecked Sendable {
     struct Name { var pointer: UnsafePointer<UInt8>; var count: Int; var string: String }
     private(set) var names: [Name] = []
+    private var pointers: [(pointer: UnsafePointer<UInt8>, count: Int)] = []
     private var slots: [Int32] = Array(repeating: -1, count: 256)
     private var hashes: [UInt64] = []
 
@@ -87,9 +91,11 @@ final class NameTable: @unchecked Sendable {
         a.withUnsafeMutableBufferPointer { b in if b.count > 0 { p.update(from: b.baseAddress!, count: b.count) } }
         let id = Int32(names.count)
         names.append(Name(pointer: UnsafePointer(p), count: a.count, string: s))
+        pointers.append((UnsafePointer(p), a.count))
         hashes.append(Self.hash(p, a.count))
         if names.count * 2 > slots.count { rehash(slots.count * 2) } else { insert(id) }
         a.removeAll()
+        if rawSlots != nil { freeze() }
         return id
     }
 
@@ -106,17 +112,60 @@ final class NameTable: @unchecked Sendable {
     }
 
     /// The id of these bytes, or nil.
+    /// The tables again as plain memory, once the mapping is built: reading them on the
+    /// record path then costs no reference counting (arrays in a class would).
+    private var rawSlots: UnsafeMutablePointer<Int32>?
+    private var rawHashes: UnsafeMutablePointer<UInt64>?
+    private var rawPointers: UnsafeMutablePointer<(pointer: UnsafePointer<UInt8>, count: Int)>?
+    private var rawMask = 0
+
+    func freeze() {
+        unfreeze()
+        let sl = UnsafeMutablePointer<Int32>.allocate(capacity: slots.count)
+        sl.initialize(from: slots, count: slots.count)
+        let hs = UnsafeMutablePointer<UInt64>.allocate(capacity: max(hashes.count, 1))
+        hs.initialize(from: hashes, count: hashes.count)
+        let ps = UnsafeMutablePointer<(pointer: UnsafePointer<UInt8>, count: Int)>.allocate(capacity: max(pointers.count, 1))
+        ps.initialize(from: pointers, count: pointers.count)
+        rawSlots = sl; rawHashes = hs; rawPointers = ps; rawMask = slots.count - 1
+    }
+
+    private func unfreeze() {
+        rawSlots?.deallocate(); rawHashes?.deallocate(); rawPointers?.deallocate()
+        rawSlots = nil; rawHashes = nil; rawPointers = nil
+    }
+
+    deinit { unfreeze() }
+
     @inline(__always) func lookup(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int32? {
         let h = Self.hash(p, n)
+        guard let sl = rawSlots, let hs = rawHashes, let ps = rawPointers else { return lookupBuilding(p, n, h) }
+        var k = Int(truncatingIfNeeded: h) & rawMask
+        while true {
+            let id = sl[k]
+            if id < 0 { return nil }
+            let i = Int(id)
+            if hs[i] == h, ps[i].count == n, memcmp(ps[i].pointer, p, n) == 0 { return id }
+            k = (k + 1) & rawMask
+        }
+    }
+
+    private func lookupBuilding(_ p: UnsafePointer<UInt8>, _ n: Int, _ h: UInt64) -> Int32? {
         let mask = slots.count - 1
         var k = Int(truncatingIfNeeded: h) & mask
         while true {
             let id = slots[k]
             if id < 0 { return nil }
-            let nm = names[Int(id)]
-            if hashes[Int(id)] == h, nm.count == n, memcmp(nm.pointer, p, n) == 0 { return id }
+            let i = Int(id)
+            if hashes[i] == h, pointers[i].count == n, memcmp(pointers[i].pointer, p, n) == 0 { return id }
             k = (k + 1) & mask
         }
+    }
+
+    /// The bytes of a name (no String touched).
+    @inline(__always) func bytes(_ id: Int32) -> (pointer: UnsafePointer<UInt8>, count: Int) {
+        if let ps = rawPointers { return ps[Int(id)] }
+        return pointers[Int(id)]
     }
 
     func lookup(_ s: String) -> Int32? {
@@ -201,6 +250,26 @@ public final class View: @unchecked Sendable {
     var tops: [[(CompiledTemplate, Condition?)]] = Array(repeating: [], count: MappingFile.TopField.allCases.count)
     var severities: [(Severity, Condition?)] = []
     public private(set) var tags: [String] = []
+    /// target/dropped/rules as plain memory (see NameTable.freeze).
+    private(set) var rawTarget: UnsafeMutablePointer<OutKey>!
+    private(set) var rawDropped: UnsafeMutablePointer<Bool>!
+    private(set) var rawRules: UnsafeMutablePointer<FieldRule?>!
+    private(set) var hasPrefixRules = false
+
+    func freeze() {
+        rawTarget?.deallocate(); rawDropped?.deallocate(); rawRules?.deallocate()
+        rawTarget = .allocate(capacity: max(target.count, 1))
+        rawTarget.initialize(from: target, count: target.count)
+        rawDropped = .allocate(capacity: max(dropped.count, 1))
+        rawDropped.initialize(from: dropped, count: dropped.count)
+        rawRules = .allocate(capacity: max(rules.count, 1))
+        rawRules.initialize(from: rules, count: rules.count)
+        hasPrefixRules = !prefixDrops.isEmpty || !prefixRenames.isEmpty
+    }
+
+    deinit {
+        rawTarget?.deallocate(); rawDropped?.deallocate(); rawRules?.deallocate()
+    }
 
     init(file: MappingFile, section: String?, names: NameTable) throws(MappingFile.Error) {
         self.names = names
