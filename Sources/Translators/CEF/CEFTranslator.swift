@@ -15,6 +15,10 @@ public struct CEFTranslator: Translator {
     public let syslog: SyslogParser
     var record: MappedRecord
     var parsedStorage = Parsed()
+    /// Extension keys resolved once (vendors repeat the same keys record after record).
+    let keys: KeyCache
+    /// The header's detail names, resolved once.
+    let headerKeys: [ResolvedKey]
     var labelScratch: [Int] = []
     var labelKeyScratch: [UInt8] = []
     var zones: [String: SyslogParser] = [:]
@@ -26,6 +30,9 @@ public struct CEFTranslator: Translator {
         self.mapping = mapping
         self.syslog = syslog
         lenientSyslog = SyslogParser(strict: false, zone: syslog.zone, referenceTime: syslog.referenceTime)
+        keys = KeyCache(view: mapping.global, transform: .lowercaseUnknown)
+        let cache = keys
+        headerKeys = Self.headerNames.map { n in cache.resolve(UnsafeBufferPointer(start: n.utf8Start, count: n.utf8CodeUnitCount))! }
         record = MappedRecord(view: mapping.global)
     }
 
@@ -165,8 +172,8 @@ public struct CEFTranslator: Translator {
         try withRecordCopy(record, into: &e.bytes) { p, bytes throws(TranslationError) in
             try Self.parse(p, bytes: &bytes, into: &parsed)
             var times: (start: Range<Int>?, end: Range<Int>?, rt: Range<Int>?, dtz: Range<Int>?) = (nil, nil, nil, nil)
-            for (k, name) in Self.headerNames.enumerated() {
-                r.add(name: name, value: parsed.header[k], kind: .string, bytes: &bytes)
+            for k in 0..<7 {
+                r.add(headerKeys[k], value: parsed.header[k], kind: .string, bytes: &bytes)
             }
             if let pre = parsed.prefix { r.add(name: "syslog", value: pre, kind: .string, bytes: &bytes) }
             let ext = parsed.extensions
@@ -209,7 +216,11 @@ public struct CEFTranslator: Translator {
                 case 17 where isKey("deviceReceiptTime"): times.rt = pair.value
                 default: break
                 }
-                r.add(key: key, keyStart: pair.key.lowerBound, value: pair.value, kind: .string, lowercaseUnknown: true, bytes: &bytes)
+                if let k = keys.resolve(key) {
+                    r.add(k, value: pair.value, kind: .string, bytes: &bytes)
+                } else {
+                    r.add(key: key, keyStart: pair.key.lowerBound, value: pair.value, kind: .string, lowercaseUnknown: true, bytes: &bytes)
+                }
             }
             // The syslog header before "CEF:", read leniently whatever --strict says: it is not the record.
             let header: SyslogMessage? = parsed.prefix.flatMap { pre in try? lenientSyslog.parse(UnsafeBufferPointer(rebasing: p[pre])) }

@@ -441,6 +441,12 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
         for (t, c) in rules {
             if let c, !bytes.withUnsafeBufferPointer({ holds(c, bytes: $0) }) { continue }
             if let k = t.constant { return .string(k) }
+            // "{field}" alone, a text field: its own bytes, no copy.
+            if t.parts.count == 1, case .field(let flat, let nested, nil, let fallback) = t.parts[0],
+               let i = find(flat: flat, nested: nested), fields[i].kind == .string, fields[i].pointer == nil {
+                _ = fallback
+                return .slice(start: fields[i].a, count: fields[i].b)
+            }
             scratch.removeAll(keepingCapacity: true)
             _ = bytes.withUnsafeBufferPointer { render(t, bytes: $0, into: &scratch) }
             let start = bytes.count

@@ -416,6 +416,8 @@ public struct ResolvedKey: @unchecked Sendable {
     public var dropped: Bool
     /// Where the key is in the event's bytes when `keyPointer` is nil.
     var keyStart: UInt32 = 0
+    /// False for a cached key the cache cannot serve (see KeyCache.resolve).
+    var usable = true
     var rule: View.FieldRule?
 }
 
@@ -428,6 +430,121 @@ extension MappingFile.TopField {
         case .processname: 3
         case .processid: 4
         case .source: 5
+        }
+    }
+}
+
+
+/// Source keys resolved once and remembered (CEF extension keys, JSON member names
+/// repeat record after record): a hash of the raw key bytes to its ResolvedKey.
+/// Keys and derived names are copied into memory the cache owns, so events can point
+/// to them. Bounded: past `limit` keys, resolution is not remembered.
+public final class KeyCache: @unchecked Sendable {
+    public let view: View
+    let transform: Transform
+    let limit: Int
+    private var slots: UnsafeMutablePointer<Int32>
+    private var mask: Int
+    private var entries: [(hash: UInt64, key: UnsafePointer<UInt8>, count: Int, resolved: ResolvedKey)] = []
+    private var rawEntries: UnsafeMutablePointer<(hash: UInt64, key: UnsafePointer<UInt8>, count: Int, resolved: ResolvedKey)>
+    private var capacity: Int
+    private var blocks: [UnsafeMutablePointer<UInt8>] = []
+
+    public enum Transform: Sendable {
+        /// The key as it is.
+        case none
+        /// Lowercased when the mapping does not know it as written (CEF).
+        case lowercaseUnknown
+        /// Always lowercased (CloudTrail).
+        case lowercase
+    }
+
+    public init(view: View, transform: Transform, limit: Int = 4096) {
+        self.view = view
+        self.transform = transform
+        self.limit = limit
+        capacity = 64
+        mask = 255
+        slots = .allocate(capacity: 256)
+        slots.initialize(repeating: -1, count: 256)
+        rawEntries = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        slots.deallocate()
+        rawEntries.deallocate()
+        for b in blocks { b.deallocate() }
+    }
+
+    private func keep(_ b: [UInt8]) -> UnsafePointer<UInt8> {
+        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: max(b.count, 1))
+        b.withUnsafeBufferPointer { if let s = $0.baseAddress { p.update(from: s, count: b.count) } }
+        blocks.append(p)
+        return UnsafePointer(p)
+    }
+
+    /// The resolution of `key`, from the cache or worked out now; nil past the limit or for a
+    /// key that would need JSON escaping (the caller then adds it the general way).
+    @inline(__always) public func resolve(_ key: UnsafeBufferPointer<UInt8>) -> ResolvedKey? {
+        guard let base = key.baseAddress else { return nil }
+        let h = NameTable.hash(base, key.count)
+        var k = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let i = slots[k]
+            if i < 0 { break }
+            let e = rawEntries[Int(i)]
+            if e.hash == h, e.count == key.count, memcmp(e.key, base, key.count) == 0 { return e.resolved.usable ? e.resolved : nil }
+            k = (k + 1) & mask
+        }
+        guard entries.count < limit else { return nil }
+        let r = insert(key, hash: h, slot: k)
+        return r.usable ? r : nil
+    }
+
+    private func insert(_ key: UnsafeBufferPointer<UInt8>, hash h: UInt64, slot k: Int) -> ResolvedKey {
+        let raw = Array(key)
+        var name = raw
+        var resolved: ResolvedKey
+        switch transform {
+        case .none: break
+        case .lowercase: name = raw.map { $0 &- 65 < 26 ? $0 | 0x20 : $0 }
+        case .lowercaseUnknown:
+            if raw.withUnsafeBufferPointer({ view.id($0.baseAddress!, $0.count) }) == nil {
+                name = raw.map { $0 &- 65 < 26 ? $0 | 0x20 : $0 }
+            }
+        }
+        let stable = keep(name)
+        resolved = name.withUnsafeBufferPointer { view.resolve($0, stable: stable, intern: keep) }
+        // A name that would need JSON escaping is not written from here: leave it to the caller.
+        if name.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) { resolved.usable = false }
+        let stored = keep(raw)
+        if entries.count == capacity {
+            let n = capacity * 2
+            let fresh = UnsafeMutablePointer<(hash: UInt64, key: UnsafePointer<UInt8>, count: Int, resolved: ResolvedKey)>.allocate(capacity: n)
+            fresh.initialize(from: rawEntries, count: entries.count)
+            rawEntries.deallocate()
+            rawEntries = fresh
+            capacity = n
+        }
+        let index = entries.count
+        let entry = (hash: h, key: stored, count: raw.count, resolved: resolved)
+        entries.append(entry)
+        (rawEntries + index).initialize(to: entry)
+        slots[k] = Int32(index)
+        if entries.count * 2 > mask + 1 { rehash() }
+        return resolved
+    }
+
+    private func rehash() {
+        let n = (mask + 1) * 2
+        slots.deallocate()
+        slots = .allocate(capacity: n)
+        slots.initialize(repeating: -1, count: n)
+        mask = n - 1
+        for (i, e) in entries.enumerated() {
+            var k = Int(truncatingIfNeeded: e.hash) & mask
+            while slots[k] >= 0 { k = (k + 1) & mask }
+            slots[k] = Int32(i)
         }
     }
 }
