@@ -4,9 +4,11 @@
 SWIFT       ?= swift
 NOW         := 2026-11-29T00:00:00Z
 SAMPLES     := $(shell find samples -type f ! -name '*.expected.jsonl' ! -name '*.md' 2>/dev/null | LC_ALL=C sort)
+# A sample's format is its folder's name; samples/mixed is for auto detection.
+format_of = $(patsubst mixed,auto,$(word 2,$(subst /, ,$(1))))
 APT_PACKAGES := libcurl4-openssl-dev librabbitmq-dev zlib1g-dev pkg-config mandoc gzip tzdata python3
 
-.PHONY: all deps build release test demo golden bench lint-man clean
+.PHONY: all deps build release test demo golden bench lint-man mappings clean
 
 all: build
 
@@ -38,18 +40,18 @@ lint-man: deps
 # Converts every sample with the release build and shows the events.
 demo: release
 	@bin=$$($(SWIFT) build -c release --show-bin-path)/mozdef-ship; \
-	for f in $(SAMPLES); do \
-	  echo "== $$f"; \
-	  $$bin convert --format syslog "$$f" || [ $$? -eq 1 ]; \
-	done
+	$(foreach f,$(SAMPLES),echo "== $(f) (--format $(call format_of,$(f)))"; \
+	  $$bin convert --format $(call format_of,$(f)) "$(f)" || [ $$? -eq 1 ] || exit 1; )
 
 # Rewrites the golden files on purpose; review the diff before committing.
 golden: build
 	@bin=$$($(SWIFT) build --show-bin-path)/mozdef-ship; \
-	for f in $(SAMPLES); do \
-	  $$bin convert --format syslog --now $(NOW) "$$f" > "$$f.expected.jsonl"; \
-	  echo "wrote $$f.expected.jsonl"; \
-	done
+	$(foreach f,$(SAMPLES),$$bin convert --format $(call format_of,$(f)) --now $(NOW) "$(f)" > "$(f).expected.jsonl" \
+	  || [ $$? -eq 1 ] || exit 1; echo "wrote $(f).expected.jsonl"; )
+
+# The mapping files built into the binary follow mappings/*.map (a test checks it).
+mappings:
+	python3 scripts/embed-mappings
 
 bench: deps
 	benchmarks/run.sh

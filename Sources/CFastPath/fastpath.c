@@ -438,6 +438,13 @@ static size_t json_copy(uint8_t *dst, const uint8_t *src, size_t n, int lower) {
 
 /* ---- Streaming record splitter ---- */
 
+/* Bytes of numbers and of true/false/null. */
+static const uint8_t json_literal_byte[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['-'] = 1, ['+'] = 1, ['.'] = 1, ['e'] = 1, ['E'] = 1,
+    ['t'] = 1, ['r'] = 1, ['u'] = 1, ['f'] = 1, ['a'] = 1, ['l'] = 1, ['s'] = 1, ['n'] = 1,
+};
+
 int mds_split(mds_splitter *s, const uint8_t *src, size_t n, size_t *pos) {
     static const char records[] = "Records";
     size_t i = *pos;
@@ -539,7 +546,9 @@ int mds_split(mds_splitter *s, const uint8_t *src, size_t n, size_t *pos) {
             break;
         default:
             if (s->depth == 0) { *pos = i; return MDS_SPLIT_ERROR; }
-            /* a primitive value (number, true, false, null) */
+            /* a primitive value (number, true, false, null): anything else is not JSON, so a
+               stray '{' does not swallow the lines after it */
+            if (!json_literal_byte[c]) { *pos = i; return MDS_SPLIT_ERROR; }
             if (s->element_depth && s->depth == s->element_depth && !s->capturing) { *pos = i; return MDS_SPLIT_ERROR; }
             break;
         }
@@ -606,4 +615,27 @@ long mds_cef_pairs(const uint8_t *p, size_t n, size_t from, uint32_t *out, size_
         ks = next_ks; eq = next_eq;
     }
     return count > max_pairs ? (long)max_pairs + 1 : (long)count;
+}
+
+size_t mds_json_skip(const uint8_t *p, size_t n, size_t i) {
+    int depth = 0;
+    while (i < n) {
+        uint8_t c = p[i];
+        if (c == '"') {
+            int esc = 0;
+            ptrdiff_t e = mds_json_string_end(p + i + 1, n - i - 1, &esc);
+            i = e < 0 ? n : i + 1 + (size_t)e + 1;
+            if (depth == 0) return i;
+            continue;
+        }
+        if (c == '{' || c == '[') { depth++; i++; continue; }
+        if (c == '}' || c == ']') { depth--; i++; if (depth <= 0) return i; continue; }
+        if (depth == 0) {
+            /* a number or a literal: up to the next delimiter */
+            while (i < n && p[i] != ',' && p[i] != '}' && p[i] != ']' && p[i] != ' ' && p[i] != '\n') i++;
+            return i;
+        }
+        i++;
+    }
+    return n;
 }

@@ -81,7 +81,7 @@ public struct RecordSplitter {
                         let partial = buffer
                         reset()
                         chunk = UnsafeBufferPointer(start: nil, count: 0)
-                        throw SplitError(reason: "a JSON record longer than \(maxRecord >> 20) MiB", partial: partial)
+                        throw SplitError(reason: "a JSON record longer than \(maxRecord >> 10) KiB", partial: partial)
                     }
                 }
                 chunk = UnsafeBufferPointer(start: nil, count: 0)

@@ -187,6 +187,9 @@ public final class ConvertJob {
         let format = options.format
         // JSON documents may span lines (pretty-printed) or hold many records (CloudTrail).
         var splitter = RecordSplitter()
+        // One CloudTrail event is at most 256 KB; other JSON records are smaller still. A document
+        // that grows past this without a Records array is not a record (and is kept, not dropped).
+        if format != .cloudtrail { splitter.maxRecord = 1 << 20 }
         var splitting = false
         // One event, refilled per record: its storage is reused.
         var event = Event(timestamp: ctx.received, category: "", summary: "")

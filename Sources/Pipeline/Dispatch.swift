@@ -31,6 +31,7 @@ struct Dispatch {
     /// Translates one record; returns the format used (for unparsed events and rejects).
     mutating func translate(_ r: UnsafeBufferPointer<UInt8>, context: RecordContext, into e: inout Event) -> (InputFormat, TranslationError?) {
         var f = fixed ?? FormatDetector.detect(r)
+        if fixed == nil, zeekHeaderSeen, r.first == UInt8(ascii: "#") { f = .zeek }  // #fields, #types, #close...
         if fixed == nil, zeekHeaderSeen, f == .syslog || f == .cef {
             // A Zeek TSV data line, unless its columns do not fit the header.
             ensureZeek()
@@ -46,7 +47,7 @@ struct Dispatch {
                 if cef == nil { cef = CEFTranslator(mapping: mappings.mapping(.cef), syslog: syslogParser) }
                 try cef!.translate(r, context: context, into: &e)
             case .zeek:
-                if fixed == nil, r.first == UInt8(ascii: "#") { zeekHeaderSeen = true }
+                if fixed == nil, r.first == UInt8(ascii: "#") { zeekHeaderSeen = true }  // the header's first line
                 ensureZeek()
                 try zeek!.translate(r, context: context, into: &e)
             case .gelf:

@@ -15,14 +15,24 @@ public enum FormatDetector {
         while i < p.count, p[i] == 0x20 || p[i] == 0x09 { i += 1 }
         guard i < p.count else { return .syslog }
         switch p[i] {
-        case UInt8(ascii: "{"), UInt8(ascii: "["):
+        case UInt8(ascii: "{"):
             return json(p)
+        case UInt8(ascii: "["):
+            // A JSON array opens with a value; "[    0.000000] ..." (dmesg) is text.
+            return opensJSONArray(p, i) ? json(p) : .syslog
         case UInt8(ascii: "#"):
-            return .zeek
+            // Zeek's header starts with #separator; other '#' lines are text.
+            return p[i...].starts(with: "#separator ".utf8) ? .zeek : .syslog
         default:
             if CEFTranslator.cefStart(UnsafeBufferPointer(rebasing: p[..<min(p.count, 512)])) != nil { return .cef }
             return .syslog
         }
+    }
+
+    /// '[' at i followed by an object, a string, ']' or the end of the line.
+    static func opensJSONArray(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> Bool {
+        let k = JSONScan.skipSpace(p, i + 1)
+        return k == p.count || p[k] == UInt8(ascii: "{") || p[k] == UInt8(ascii: "\"") || p[k] == UInt8(ascii: "]")
     }
 
     /// A JSON record's format by its keys.
@@ -40,7 +50,7 @@ public enum FormatDetector {
         var i = 0
         while i < p.count, JSONScan.isSpace(p[i]) { i += 1 }
         guard i < p.count, p[i] == UInt8(ascii: "{") || p[i] == UInt8(ascii: "[") else { return false }
-        if p[i] == UInt8(ascii: "[") { return true }
+        if p[i] == UInt8(ascii: "[") { return opensJSONArray(p, i) }
         var e = p.count
         while e > i, JSONScan.isSpace(p[e - 1]) { e -= 1 }
         if p[e - 1] != UInt8(ascii: "}") { return true }

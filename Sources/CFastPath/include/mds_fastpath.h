@@ -95,4 +95,8 @@ int mds_split(mds_splitter *s, const uint8_t *src, size_t n, size_t *pos);
 /// again with more room when it returns max_pairs + 1), or -1 - offset when the text
 /// does not start with key=.
 long mds_cef_pairs(const uint8_t *p, size_t n, size_t from, uint32_t *out, size_t max_pairs);
+
+/// The end (exclusive) of the JSON value at p[i] in text already known to be valid JSON
+/// (no checks: brackets and strings are only matched).
+size_t mds_json_skip(const uint8_t *p, size_t n, size_t i);
 #endif

@@ -1,140 +1,187 @@
+import CFastPath
 import MozDefEvent
 
 /// MozDef's `cloudtrail` plugin: CloudTrail keys whose type varies from event to event
 /// (an object here, a string there) would break Elasticsearch's mapping, so their
 /// values are stored as `{"raw_value": "<the value as JSON text>"}`; and
 /// requestparameters.htmlpart is cut to 4095 characters. Paths and the text form
-/// (Python's json.dumps) as in mozilla/MozDef mq/plugins/cloudtrail.py.
+/// (Python's json.dumps: ", " and ": " separators, non-ASCII as \uXXXX) as in
+/// mozilla/MozDef mq/plugins/cloudtrail.py. Works on the compact, lowercased JSON text
+/// the translator made (valid JSON), byte by byte.
 enum CloudTrailRawValues {
-    /// Top-level details keys whose whole value is wrapped.
-    static let topLevel: Set<String> = ["additionaleventdata", "apiversion", "serviceeventdetails"]
+    /// Top-level keys whose whole value is wrapped.
+    static let topLevel: [[UInt8]] = ["additionaleventdata", "apiversion", "serviceeventdetails"].map { Array($0.utf8) }
     /// Paths inside requestparameters / responseelements.
-    static let nested: [String: [[String]]] = [
-        "requestparameters": [
-            ["attribute"], ["callerreference"], ["description"], ["disableapitermination"], ["domainname"],
-            ["domainnames"], ["ebsoptimized"], ["filter"], ["iaminstanceprofile"], ["instancetype"],
-            ["logstreamname"], ["rule"], ["source"],
-        ],
-        "responseelements": [
-            ["distribution", "distributionconfig", "callerreference"], ["endpoint"],
-            ["findings", "service", "additionalinfo", "unusual"], ["lastmodified"], ["role"],
-            ["securitygroups"], ["subnets"],
-        ],
-    ]
+    static let requestPaths: [[[UInt8]]] = [
+        ["attribute"], ["callerreference"], ["description"], ["disableapitermination"], ["domainname"],
+        ["domainnames"], ["ebsoptimized"], ["filter"], ["iaminstanceprofile"], ["instancetype"],
+        ["logstreamname"], ["rule"], ["source"],
+    ].map { $0.map { Array($0.utf8) } }
+    static let responsePaths: [[[UInt8]]] = [
+        ["distribution", "distributionconfig", "callerreference"], ["endpoint"],
+        ["findings", "service", "additionalinfo", "unusual"], ["lastmodified"], ["role"],
+        ["securitygroups"], ["subnets"],
+    ].map { $0.map { Array($0.utf8) } }
+    static let htmlpart = Array("htmlpart".utf8)
     static let htmlpartLimit = 4095
 
-    /// Quick check before parsing: could this (lowercased, compact) value need a change?
-    static func mayApply(key: String, value: UnsafeBufferPointer<UInt8>) -> Bool {
-        if topLevel.contains(key) { return true }
-        guard let paths = nested[key] else { return false }
-        for p in paths where FormatDetector.contains(value, "\"\(p.last!)\"") { return true }
-        return key == "requestparameters" && FormatDetector.contains(value, "\"htmlpart\"")
+    enum Kind { case top, request, response }
+
+    static func kind(_ key: UnsafeBufferPointer<UInt8>) -> Kind? {
+        if key.elementsEqual("requestparameters".utf8) { return .request }
+        if key.elementsEqual("responseelements".utf8) { return .response }
+        for t in topLevel where key.elementsEqual(t) { return .top }
+        return nil
     }
 
-    /// The new value (compact JSON), or nil when nothing changes.
-    static func apply(key: String, value: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
-        guard let v = try? JSONReader.parse(value) else { return nil }
-        var out = v
-        if topLevel.contains(key) {
-            out = wrap(v)
-        } else if case .object(var o) = v, let paths = nested[key] {
-            var changed = false
-            for p in paths { changed = wrap(&o, path: p[...]) || changed }
-            if key == "requestparameters", case .string(let h)? = o["htmlpart"], h.unicodeScalars.count > htmlpartLimit {
-                o["htmlpart"] = .string(String(String.UnicodeScalarView(h.unicodeScalars.prefix(htmlpartLimit))))
+    /// The new value (compact JSON) for the value `v` (compact JSON) of a key of this kind,
+    /// or nil when nothing changes.
+    static func apply(_ kind: Kind, _ v: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        switch kind {
+        case .top:
+            var out: [UInt8] = []
+            wrap(v, into: &out)
+            return out
+        case .request, .response:
+            guard v.first == UInt8(ascii: "{") else { return nil }
+            var out: [UInt8] = []
+            out.reserveCapacity(v.count + 64)
+            let changed = rewrite(v, paths: kind == .request ? requestPaths : responsePaths, depth: 0,
+                                  htmlpart: kind == .request, into: &out)
+            return changed ? out : nil
+        }
+    }
+
+    /// Copies the object `v`, wrapping the members the paths name; true when one was.
+    static func rewrite(_ v: UnsafeBufferPointer<UInt8>, paths: [[[UInt8]]], depth: Int, htmlpart: Bool,
+                        into out: inout [UInt8]) -> Bool {
+        guard let base = v.baseAddress else { return false }
+        var changed = false
+        var i = 1
+        out.append(UInt8(ascii: "{"))
+        var first = true
+        while i < v.count, v[i] != UInt8(ascii: "}") {
+            if v[i] == UInt8(ascii: ",") { i += 1; continue }
+            // "key":value
+            let ke = mds_json_skip(base, v.count, i)
+            let key = UnsafeBufferPointer(rebasing: v[(i + 1)..<(ke - 1)])
+            let vs = ke + 1
+            let ve = mds_json_skip(base, v.count, vs)
+            let value = UnsafeBufferPointer(rebasing: v[vs..<ve])
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            out.append(contentsOf: v[i..<vs])  // "key":
+            var done = false
+            for p in paths where p.count > depth && key.elementsEqual(p[depth]) {
+                if p.count == depth + 1 {
+                    wrap(value, into: &out)
+                    done = true
+                } else if value.first == UInt8(ascii: "{") {
+                    let deeper = paths.filter { $0.count > depth + 1 && $0[depth] == p[depth] }
+                    var inner: [UInt8] = []
+                    if rewrite(value, paths: deeper, depth: depth + 1, htmlpart: false, into: &inner) {
+                        out.append(contentsOf: inner)
+                        done = true
+                    }
+                }
+                if done { changed = true }
+                break
+            }
+            if !done, htmlpart, depth == 0, key.elementsEqual(Self.htmlpart), value.first == UInt8(ascii: "\""),
+               let cut = truncated(value) {
+                out.append(contentsOf: cut)
+                done = true
                 changed = true
             }
-            guard changed else { return nil }
-            out = .object(o)
-        } else {
-            return nil
+            if !done { out.append(contentsOf: value) }
+            i = ve
         }
-        var w = JSONWriter(capacity: value.count + 64)
-        w.value(out)
-        return w.bytes
-    }
-
-    static func wrap(_ v: JSONValue) -> JSONValue {
-        .object(JSONObject(["raw_value": .string(pythonJSON(v))]))
-    }
-
-    static func wrap(_ o: inout JSONObject, path: ArraySlice<String>) -> Bool {
-        guard let k = path.first, let v = o[k] else { return false }
-        if path.count == 1 {
-            o[k] = wrap(v)
-            return true
-        }
-        guard case .object(var inner) = v else { return false }
-        let changed = wrap(&inner, path: path.dropFirst())
-        if changed { o[k] = .object(inner) }
+        out.append(UInt8(ascii: "}"))
         return changed
     }
 
-    /// Python's json.dumps(v): ", " and ": " separators, non-ASCII as \uXXXX.
-    static func pythonJSON(_ v: JSONValue) -> String {
-        var s = ""
-        func str(_ t: String) {
-            s += "\""
-            for u in t.unicodeScalars {
-                switch u {
-                case "\"": s += "\\\""
-                case "\\": s += "\\\\"
-                case "\n": s += "\\n"
-                case "\r": s += "\\r"
-                case "\t": s += "\\t"
-                case "\u{08}": s += "\\b"
-                case "\u{0C}": s += "\\f"
-                default:
-                    if u.value < 0x20 || u.value > 0x7E {
-                        func hex(_ x: UInt32) { s += "\\u" + String(repeating: "0", count: 4 - String(x, radix: 16).count) + String(x, radix: 16) }
-                        if u.value > 0xFFFF {
-                            let x = u.value - 0x10000
-                            hex(0xD800 + (x >> 10)); hex(0xDC00 + (x & 0x3FF))
-                        } else {
-                            hex(u.value)
+    /// `{"raw_value":"<json.dumps of v>"}`.
+    static func wrap(_ v: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        var text: [UInt8] = []
+        pythonJSON(v, into: &text)
+        out.append(contentsOf: "{\"raw_value\":".utf8)
+        var w = JSONWriter(capacity: text.count * 6 + 16)
+        text.withUnsafeBufferPointer { w.string(bytes: $0) }
+        out.append(contentsOf: w.bytes)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// A string value cut to `htmlpartLimit` characters, or nil when it is not longer.
+    static func truncated(_ v: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        var body: [UInt8] = []
+        JSONScan.unescape(v, 1..<(v.count - 1), into: &body)
+        var scalars = 0, end = 0
+        while end < body.count {
+            if scalars == htmlpartLimit { break }
+            let b = body[end]
+            end += b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4
+            scalars += 1
+        }
+        guard end < body.count else { return nil }
+        var w = JSONWriter(capacity: end * 6 + 16)
+        body.withUnsafeBufferPointer { w.string(bytes: UnsafeBufferPointer(rebasing: $0[..<end])) }
+        return w.bytes
+    }
+
+    /// Python's json.dumps(v) for compact valid JSON `v`.
+    static func pythonJSON(_ v: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        guard let base = v.baseAddress else { return }
+        let hex = Array("0123456789abcdef".utf8)
+        func u(_ x: UInt32) {
+            out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), hex[Int(x >> 12 & 15)], hex[Int(x >> 8 & 15)],
+                                    hex[Int(x >> 4 & 15)], hex[Int(x & 15)]])
+        }
+        var i = 0
+        var body: [UInt8] = []
+        while i < v.count {
+            let c = v[i]
+            switch c {
+            case UInt8(ascii: ","): out.append(contentsOf: ", ".utf8); i += 1
+            case UInt8(ascii: ":"): out.append(contentsOf: ": ".utf8); i += 1
+            case UInt8(ascii: "\""):
+                let e = mds_json_skip(base, v.count, i)
+                body.removeAll(keepingCapacity: true)
+                JSONScan.unescape(v, (i + 1)..<(e - 1), into: &body)
+                out.append(UInt8(ascii: "\""))
+                var k = 0
+                while k < body.count {
+                    let b = body[k]
+                    if b < 0x80 {
+                        switch b {
+                        case UInt8(ascii: "\""): out.append(contentsOf: "\\\"".utf8)
+                        case UInt8(ascii: "\\"): out.append(contentsOf: "\\\\".utf8)
+                        case 0x0A: out.append(contentsOf: "\\n".utf8)
+                        case 0x0D: out.append(contentsOf: "\\r".utf8)
+                        case 0x09: out.append(contentsOf: "\\t".utf8)
+                        case 0x08: out.append(contentsOf: "\\b".utf8)
+                        case 0x0C: out.append(contentsOf: "\\f".utf8)
+                        default: if b < 0x20 || b == 0x7F { u(UInt32(b)) } else { out.append(b) }
                         }
-                    } else {
-                        s.unicodeScalars.append(u)
+                        k += 1
+                        continue
                     }
+                    // A multi-byte sequence (valid UTF-8): its scalar as \uXXXX (a surrogate pair above U+FFFF).
+                    let n = b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4
+                    var s = UInt32(b) & (n == 2 ? 0x1F : n == 3 ? 0x0F : 0x07)
+                    for j in 1..<n where k + j < body.count { s = s << 6 | UInt32(body[k + j] & 0x3F) }
+                    if s > 0xFFFF {
+                        let x = s - 0x10000
+                        u(0xD800 + (x >> 10)); u(0xDC00 + (x & 0x3FF))
+                    } else {
+                        u(s)
+                    }
+                    k += n
                 }
+                out.append(UInt8(ascii: "\""))
+                i = e
+            default:
+                out.append(c); i += 1
             }
-            s += "\""
-        }
-        func go(_ v: JSONValue) {
-            switch v {
-            case .null: s += "null"
-            case .bool(let b): s += b ? "true" : "false"
-            case .int(let i): s += String(i)
-            case .double(let d): s += d == d.rounded() && abs(d) < 1e16 ? String(format1: d) : "\(d)"
-            case .string(let t): str(t)
-            case .array(let a):
-                s += "["
-                for (i, x) in a.enumerated() { if i > 0 { s += ", " }; go(x) }
-                s += "]"
-            case .object(let o):
-                s += "{"
-                for (i, m) in o.members.enumerated() { if i > 0 { s += ", " }; str(m.key); s += ": "; go(m.value) }
-                s += "}"
-            }
-        }
-        go(v)
-        return s
-    }
-}
-
-extension String {
-    /// A whole double as Python's repr writes it: "3.0".
-    init(format1 d: Double) { self = String(Int64(d)) + ".0" }
-}
-
-extension FormatDetector {
-    static func contains(_ p: UnsafeBufferPointer<UInt8>, _ s: String) -> Bool {
-        var s = s
-        return s.withUTF8 { n in
-            guard let base = p.baseAddress, let nb = n.baseAddress else { return false }
-            return mds_find(base, p.count, nb, n.count) >= 0
         }
     }
 }
-
-import CFastPath

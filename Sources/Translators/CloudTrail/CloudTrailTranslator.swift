@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CFastPath
 import MozDefEvent
 
 /// One AWS CloudTrail record → MozDef event, shaped as MozDef's CloudTrail worker does
@@ -15,10 +19,14 @@ public struct CloudTrailTranslator: Translator {
     public let mapping: Mapping
     var record: MappedRecord
     var members: [JSONScan.Member] = []
+    var lower: [UInt8] = []
+    /// Member names resolved once, lowercased (they repeat record after record).
+    let keys: KeyCache
 
     public init(mapping: Mapping) {
         self.mapping = mapping
         record = MappedRecord(view: mapping.global)
+        keys = KeyCache(view: mapping.global, transform: .lowercase)
     }
 
     public func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext) throws(TranslationError) -> Event {
@@ -48,15 +56,15 @@ public struct CloudTrailTranslator: Translator {
             var digest = false, sawEventFields = false
             for m in ms {
                 let key = UnsafeBufferPointer(rebasing: p[m.key])
-                // The lowercased key, kept in the event's bytes.
-                let ks = bytes.count
+                // The lowercased key, for the checks below (the cache writes it out).
+                lower.removeAll(keepingCapacity: true)
                 if m.keyEscaped {
-                    JSONScan.unescape(p, m.key, into: &bytes)
-                    for i in ks..<bytes.count where bytes[i] &- 65 < 26 { bytes[i] |= 0x20 }
+                    JSONScan.unescape(p, m.key, into: &lower)
+                    for i in lower.indices where lower[i] &- 65 < 26 { lower[i] |= 0x20 }
                 } else {
-                    for c in key { bytes.append(c &- 65 < 26 ? c | 0x20 : c) }
+                    for c in key { lower.append(c &- 65 < 26 ? c | 0x20 : c) }
                 }
-                let kc = bytes.count - ks
+                let kc = lower.count
                 var value = m.value
                 var kind = MappedRecord.ValueKind.raw
                 if m.first == UInt8(ascii: "\"") {
@@ -73,37 +81,47 @@ public struct CloudTrailTranslator: Translator {
                     value = b..<bytes.count
                 }
                 if kc == 10 || kc == 16 || kc == 17 || kc == 19,
-                   let changed = Self.rawValues(bytes, key: ks..<(ks + kc), value: value, string: kind == .string) {
-                    let b = bytes.count
-                    bytes.append(contentsOf: changed)
-                    value = b..<bytes.count
-                    kind = .raw
+                   let rk = lower.withUnsafeBufferPointer({ CloudTrailRawValues.kind($0) }) {
+                    let changed: [UInt8]? = bytes.withUnsafeBufferPointer { b in
+                        Self.rawValues(b, kind: rk, value: value, string: kind == .string)
+                    }
+                    if let changed {
+                        let b = bytes.count
+                        bytes.append(contentsOf: changed)
+                        value = b..<bytes.count
+                        kind = .raw
+                    }
                 }
                 switch kc {
-                case 9 where Self.same(bytes, ks, "eventtime"):
+                case 9 where Self.same(lower, 0, "eventtime"):
                     sawEventFields = true
                     if kind == .string, let t = Timestamp.parseISO8601(UnsafeBufferPointer(rebasing: p[(m.value.lowerBound + 1)..<(m.value.upperBound - 1)])), t.hasZone {
                         e.timestamp = t.timestamp
                         continue  // MozDef takes it as the event time, not a detail
                     }
-                case 9 where Self.same(bytes, ks, "eventname"):
+                case 9 where Self.same(lower, 0, "eventname"):
                     sawEventFields = true
                     if kind == .string { eventName = value }
-                case 9 where Self.same(bytes, ks, "errorcode"):
+                case 9 where Self.same(lower, 0, "errorcode"):
                     if m.first != UInt8(ascii: "n") { errorCode = true }
-                case 11 where Self.same(bytes, ks, "eventsource"):
+                case 11 where Self.same(lower, 0, "eventsource"):
                     sawEventFields = true
-                case 12 where Self.same(bytes, ks, "useridentity"):
+                case 12 where Self.same(lower, 0, "useridentity"):
                     if m.first == UInt8(ascii: "{") { userIdentity = value }
-                case 15 where Self.same(bytes, ks, "digeststarttime"):
+                case 15 where Self.same(lower, 0, "digeststarttime"):
                     digest = true
-                case 16 where Self.same(bytes, ks, "responseelements"):
+                case 16 where Self.same(lower, 0, "responseelements"):
                     if m.first == UInt8(ascii: "{") { response = value }
                 default: break
                 }
-                let keyCopy = Array(bytes[ks..<(ks + kc)])
-                keyCopy.withUnsafeBufferPointer { k in
-                    r.add(key: k, keyStart: ks, value: value, kind: kind, bytes: &bytes)
+                if !m.keyEscaped, let k = keys.resolve(key) {
+                    r.add(k, value: value, kind: kind, bytes: &bytes)
+                } else {
+                    let ks = bytes.count
+                    bytes.append(contentsOf: lower)
+                    lower.withUnsafeBufferPointer { k in
+                        r.add(key: k, keyStart: ks, value: value, kind: kind, bytes: &bytes)
+                    }
                 }
             }
             if digest && !sawEventFields {
@@ -147,18 +165,13 @@ public struct CloudTrailTranslator: Translator {
     }
 
     /// MozDef's cloudtrail plugin rewrites (raw_value wrapping, htmlpart cut), for the keys it names.
-    static func rawValues(_ bytes: [UInt8], key: Range<Int>, value: Range<Int>, string: Bool) -> [UInt8]? {
-        let k = String(decoding: bytes[key], as: UTF8.self)
-        guard CloudTrailRawValues.topLevel.contains(k) || CloudTrailRawValues.nested[k] != nil else { return nil }
-        var text = Array(bytes[value])
+    static func rawValues(_ b: UnsafeBufferPointer<UInt8>, kind: CloudTrailRawValues.Kind, value: Range<Int>, string: Bool) -> [UInt8]? {
         if string {  // the value is the unescaped text: make it JSON again
-            var w = JSONWriter(capacity: text.count * 6 + 8)
-            text.withUnsafeBufferPointer { w.string(bytes: $0) }
-            text = w.bytes
+            var w = JSONWriter(capacity: value.count * 6 + 8)
+            w.string(bytes: UnsafeBufferPointer(rebasing: b[value]))
+            return w.bytes.withUnsafeBufferPointer { CloudTrailRawValues.apply(kind, $0) }
         }
-        return text.withUnsafeBufferPointer { t in
-            CloudTrailRawValues.mayApply(key: k, value: t) ? CloudTrailRawValues.apply(key: k, value: t) : nil
-        }
+        return CloudTrailRawValues.apply(kind, UnsafeBufferPointer(rebasing: b[value]))
     }
 
     @inline(__always) static func same(_ b: [UInt8], _ at: Int, _ s: some StringProtocol) -> Bool {
@@ -180,22 +193,30 @@ public struct CloudTrailTranslator: Translator {
         r.add(name: name, value: b..<bytes.count, kind: .raw, bytes: &bytes)
     }
 
-    /// The body of the string at `path` inside the (lowercased, compact) object `obj`.
+    /// The body of the string at `path` inside the (lowercased, compact, valid) object `obj`.
     static func string(_ b: UnsafeBufferPointer<UInt8>, in obj: Range<Int>, path: [StaticString]) -> Range<Int>? {
+        guard let base = b.baseAddress else { return nil }
         var o = obj
         for (depth, k) in path.enumerated() {
-            guard var it = JSONScan.ObjectIterator(UnsafeBufferPointer(rebasing: b[..<o.upperBound]), at: o.lowerBound) else { return nil }
-            var found: JSONScan.Member?
-            while let m = it.next() {
-                if b[m.key].elementsEqual(UnsafeBufferPointer(start: k.utf8Start, count: k.utf8CodeUnitCount)) { found = m; break }
+            var i = o.lowerBound + 1
+            var found: Range<Int>?
+            while i < o.upperBound, b[i] != UInt8(ascii: "}") {
+                if b[i] == UInt8(ascii: ",") { i += 1; continue }
+                let ke = mds_json_skip(base, o.upperBound, i)
+                let ve = mds_json_skip(base, o.upperBound, ke + 1)
+                if ke - i - 2 == k.utf8CodeUnitCount, memcmp(base + i + 1, k.utf8Start, k.utf8CodeUnitCount) == 0 {
+                    found = (ke + 1)..<ve
+                    break
+                }
+                i = ve
             }
-            guard let m = found else { return nil }
+            guard let v = found, v.count >= 2 else { return nil }
             if depth == path.count - 1 {
-                guard m.first == UInt8(ascii: "\""), !m.valueEscaped else { return nil }
-                return (m.value.lowerBound + 1)..<(m.value.upperBound - 1)
+                guard b[v.lowerBound] == UInt8(ascii: "\""), !b[v].contains(UInt8(ascii: "\\")) else { return nil }
+                return (v.lowerBound + 1)..<(v.upperBound - 1)
             }
-            guard m.first == UInt8(ascii: "{") else { return nil }
-            o = m.value
+            guard b[v.lowerBound] == UInt8(ascii: "{") else { return nil }
+            o = v
         }
         return nil
     }

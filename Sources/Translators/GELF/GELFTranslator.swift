@@ -64,6 +64,11 @@ public struct GELFTranslator: Translator {
                     if strict { throw TranslationError("GELF: host is not a string") }
                 case 5 where key.elementsEqual("level".utf8):
                     if let n = parseSmallInt(p, m.value), n <= 7 { level = Severity(rawValue: UInt8(n)); continue }
+                    // Lenient: a level sent as text ("6") is still a level.
+                    if !strict, isString, let n = parseSmallInt(p, (m.value.lowerBound + 1)..<(m.value.upperBound - 1)), n <= 7 {
+                        level = Severity(rawValue: UInt8(n))
+                        continue
+                    }
                     if strict { throw TranslationError("GELF: level is not a syslog level (0-7)") }
                 case 7 where key.elementsEqual("version".utf8):
                     if strict, !(isString && bytes[value].starts(with: "1.".utf8)) {

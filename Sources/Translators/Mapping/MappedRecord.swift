@@ -258,7 +258,7 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
         return nested.parent >= 0 ? find(nested) : nil
     }
 
-    /// True when this field is present (and not null).
+    /// True when this record has the field (under this flat name).
     public func has(_ name: String) -> Bool {
         guard let id = view.names.lookup(name) else { return false }
         return find(OutKey(parent: -1, id: id)) != nil

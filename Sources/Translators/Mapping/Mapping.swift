@@ -10,16 +10,12 @@ import MozDefEvent
 /// pre-split. Built once at start; shared read-only by every record.
 public final class Mapping: @unchecked Sendable {
     public let file: MappingFile
-    public let options: [String: String]
     let names: NameTable
     let global: View
     private let sections: [String: View]
 
     public init(_ file: MappingFile) throws(MappingFile.Error) {
         self.file = file
-        var opts: [String: String] = [:]
-        for r in file.rules { if case .option(let k, let v) = r.directive { opts[k] = v } }
-        options = opts
         let names = NameTable()
         for r in file.rules { Self.intern(r, names) }
         self.names = names
@@ -41,7 +37,6 @@ public final class Mapping: @unchecked Sendable {
 
     public var sectionNames: [String] { sections.keys.sorted() }
 
-    public func option(_ name: String) -> String? { options[name] }
 
     static func intern(_ r: MappingFile.Rule, _ t: NameTable) {
         func nameAndParts(_ s: String) {
@@ -63,7 +58,7 @@ public final class Mapping: @unchecked Sendable {
             case .json: break
             }
         case .top(_, let tp): template(tp)
-        case .severity, .tag, .option: break
+        case .severity, .tag: break
         }
         if let c = r.condition { nameAndParts(c.field) }
     }
@@ -281,6 +276,7 @@ public final class View: @unchecked Sendable {
         let applicable = file.rules.filter { $0.section == nil } + (section.map { s in file.rules.filter { $0.section == s } } ?? [])
         var topRules: [MappingFile.TopField: [(CompiledTemplate, Condition?, Bool)]] = [:]
         var sevRules: [(Severity, Condition?, Bool)] = []
+        var sectionPrefixRenames = 0, sectionPrefixDrops = 0
         for r in applicable {
             let inSection = r.section != nil
             let cond = r.condition.map { c in Self.condition(c, names) }
@@ -288,17 +284,22 @@ public final class View: @unchecked Sendable {
             case .rename(let from, let to, let prefix):
                 if prefix {
                     // "a.*" → nested under a; "ab*" → flat names that start with ab.
-                    if to.hasSuffix(".") {
-                        prefixRenames.append((Array(from.utf8), names.id(String(to.dropLast())), []))
-                    } else {
-                        prefixRenames.append((Array(from.utf8), -1, Array(to.utf8)))
-                    }
+                    // A section's prefix rules are tried before the global ones.
+                    let rule = to.hasSuffix(".") ? (Array(from.utf8), names.id(String(to.dropLast())), [UInt8]())
+                                                 : (Array(from.utf8), Int32(-1), Array(to.utf8))
+                    prefixRenames.insert(rule, at: inSection ? sectionPrefixRenames : prefixRenames.count)
+                    if inSection { sectionPrefixRenames += 1 }
                 } else {
                     let t = Self.outKey(to, names)
                     target[Int(names.id(from))] = t
                 }
             case .drop(let f, let prefix):
-                if prefix { prefixDrops.append(Array(f.utf8)) } else { dropped[Int(names.id(f))] = true }
+                if prefix {
+                    prefixDrops.insert(Array(f.utf8), at: inSection ? sectionPrefixDrops : prefixDrops.count)
+                    if inSection { sectionPrefixDrops += 1 }
+                } else {
+                    dropped[Int(names.id(f))] = true
+                }
             case .type(let f, let t):
                 let i = Int(names.id(f))
                 rules[i] = rules[i] ?? FieldRule()
@@ -330,7 +331,6 @@ public final class View: @unchecked Sendable {
                 sevRules.append((Severity(name: s)!, cond, inSection))
             case .tag(let t):
                 if !tags.contains(t) { tags.append(t) }
-            case .option: break
             }
         }
         // The first rule that applies wins: a section's before the global ones, and within

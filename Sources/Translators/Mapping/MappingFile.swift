@@ -29,7 +29,6 @@ public struct MappingFile: Sendable, Equatable {
         case top(TopField, Template)
         case severity(String)
         case tag(String)
-        case option(String, String)
     }
 
     public enum TopField: String, Sendable, CaseIterable {
@@ -95,7 +94,7 @@ public struct MappingFile: Sendable, Equatable {
                     throw fail("a section header is [name] alone on its line")
                 }
                 let s = String(w.dropFirst().dropLast())
-                guard s == "*" || s.allSatisfy(Self.isNameCharacter) else { throw fail("bad section name '\(s)'") }
+                guard s == "*" || (s.allSatisfy(Self.isNameCharacter) && !s.contains("*")) else { throw fail("bad section name '\(s)'") }
                 section = s == "*" ? nil : s
                 continue
             }
@@ -263,10 +262,6 @@ public struct MappingFile: Sendable, Equatable {
         case "tag":
             try count(2)
             return .tag(try text(w[1], "tag", fail: fail))
-        case "option":
-            try count(3)
-            guard case .word(let n) = w[1] else { throw fail("option: expected an option name") }
-            return .option(n, try text(w[2], "option", fail: fail))
         default:
             if let top = TopField(rawValue: verb) {
                 try count(2)
