@@ -639,3 +639,101 @@ size_t mds_json_skip(const uint8_t *p, size_t n, size_t i) {
     }
     return n;
 }
+
+ptrdiff_t mds_json_lower_copy_value(uint8_t *dst, const uint8_t *src, size_t n, size_t i, int max_depth, size_t *written) {
+    char stack[256];
+    int depth = 0;
+    uint8_t *out = dst;
+    if (max_depth > 255) max_depth = 255;
+    int expect_value = 1;
+    *written = 0;
+#define COPY_STRING(lower) do { \
+        int esc_ = 0; \
+        ptrdiff_t e_ = mds_json_string_end(src + i + 1, n - i - 1, &esc_); \
+        if (e_ < 0) return -1; \
+        size_t len_ = (size_t)e_ + 2; \
+        if (lower) { \
+            for (size_t k_ = 0; k_ < len_; k_++) { \
+                uint8_t b_ = src[i + k_]; \
+                if (b_ == '\\') { out[k_] = b_; out[k_ + 1] = src[i + k_ + 1]; k_++; continue; } \
+                out[k_] = (b_ >= 'A' && b_ <= 'Z') ? (uint8_t)(b_ | 0x20) : b_; \
+            } \
+        } else { \
+            memcpy(out, src + i, len_); \
+        } \
+        out += len_; i += len_; \
+    } while (0)
+    for (;;) {
+        i = json_space(src, n, i);
+        if (i >= n) return -1;
+        if (expect_value) {
+            uint8_t c = src[i];
+            if (c == '{' || c == '[') {
+                if (depth >= max_depth) return -1;
+                stack[depth++] = (char)c;
+                *out++ = c;
+                i = json_space(src, n, i + 1);
+                if (i >= n) return -1;
+                if ((c == '{' && src[i] == '}') || (c == '[' && src[i] == ']')) {
+                    *out++ = src[i];
+                    depth--; i++;
+                    expect_value = 0;
+                    if (depth == 0) { *written = (size_t)(out - dst); return (ptrdiff_t)i; }
+                    continue;
+                }
+                if (c == '{') {
+                    if (src[i] != '"') return -1;
+                    COPY_STRING(1);
+                    i = json_space(src, n, i);
+                    if (i >= n || src[i] != ':') return -1;
+                    *out++ = ':';
+                    i++;
+                }
+                continue;
+            } else if (c == '"') {
+                COPY_STRING(0);
+            } else if (c == 't') {
+                if (i + 4 > n || memcmp(src + i, "true", 4)) return -1;
+                memcpy(out, "true", 4); out += 4; i += 4;
+            } else if (c == 'f') {
+                if (i + 5 > n || memcmp(src + i, "false", 5)) return -1;
+                memcpy(out, "false", 5); out += 5; i += 5;
+            } else if (c == 'n') {
+                if (i + 4 > n || memcmp(src + i, "null", 4)) return -1;
+                memcpy(out, "null", 4); out += 4; i += 4;
+            } else {
+                ptrdiff_t e = json_number_end(src, n, i);
+                if (e < 0) return -1;
+                memcpy(out, src + i, (size_t)e - i); out += (size_t)e - i;
+                i = (size_t)e;
+            }
+            if (depth == 0) { *written = (size_t)(out - dst); return (ptrdiff_t)i; }
+            expect_value = 0;
+            continue;
+        }
+        uint8_t c = src[i];
+        char top = stack[depth - 1];
+        if (c == ',') {
+            *out++ = ',';
+            i = json_space(src, n, i + 1);
+            if (top == '{') {
+                if (i >= n || src[i] != '"') return -1;
+                COPY_STRING(1);
+                i = json_space(src, n, i);
+                if (i >= n || src[i] != ':') return -1;
+                *out++ = ':';
+                i++;
+            }
+            expect_value = 1;
+            continue;
+        }
+        if ((top == '{' && c == '}') || (top == '[' && c == ']')) {
+            *out++ = c;
+            depth--; i++;
+            if (depth == 0) { *written = (size_t)(out - dst); return (ptrdiff_t)i; }
+            continue;
+        }
+        return -1;
+    }
+#undef COPY_STRING
+}

@@ -128,6 +128,22 @@ public enum JSONScan {
         out.removeLast(r.count - n)
     }
 
+    /// Validates the object or array at p[i] and appends it compactly with its keys lowercased;
+    /// returns the end of the value in p, or nil (nothing appended) when it is not valid JSON.
+    /// `scratch` is working room kept by the caller between calls.
+    public static func appendLowercasingKeys(_ p: UnsafeBufferPointer<UInt8>, from i: Int, scratch: inout [UInt8],
+                                             to out: inout [UInt8]) -> Int? {
+        let room = p.count - i
+        if scratch.count < room { scratch = [UInt8](repeating: 0, count: max(room, scratch.count * 2)) }
+        var written = 0
+        let end = scratch.withUnsafeMutableBufferPointer { o in
+            mds_json_lower_copy_value(o.baseAddress!, p.baseAddress!, p.count, i, Int32(maxDepth - 1), &written)
+        }
+        guard end >= 0 else { return nil }
+        scratch.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[..<written])) }
+        return end
+    }
+
     /// One member of an object, located in place.
     public struct Member: Sendable {
         /// The key's body (inside the quotes).

@@ -99,4 +99,10 @@ long mds_cef_pairs(const uint8_t *p, size_t n, size_t from, uint32_t *out, size_
 /// The end (exclusive) of the JSON value at p[i] in text already known to be valid JSON
 /// (no checks: brackets and strings are only matched).
 size_t mds_json_skip(const uint8_t *p, size_t n, size_t i);
+
+/// Validates the JSON value at src[i] (nested at most max_depth deep) and copies it compactly
+/// to dst with every object key's ASCII letters lowercased, in one pass. dst needs n - i
+/// bytes. Returns the end (exclusive) of the value in src, or -1; *written is set to the
+/// bytes written.
+ptrdiff_t mds_json_lower_copy_value(uint8_t *dst, const uint8_t *src, size_t n, size_t i, int max_depth, size_t *written);
 #endif

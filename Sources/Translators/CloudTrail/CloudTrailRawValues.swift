@@ -44,12 +44,29 @@ enum CloudTrailRawValues {
             return out
         case .request, .response:
             guard v.first == UInt8(ascii: "{") else { return nil }
+            let paths = kind == .request ? requestPaths : responsePaths
+            guard names(of: v, contain: paths, htmlpart: kind == .request) else { return nil }
             var out: [UInt8] = []
             out.reserveCapacity(v.count + 64)
             let changed = rewrite(v, paths: kind == .request ? requestPaths : responsePaths, depth: 0,
                                   htmlpart: kind == .request, into: &out)
             return changed ? out : nil
         }
+    }
+
+    /// True when one of the object's own member names starts a path (or is htmlpart).
+    static func names(of v: UnsafeBufferPointer<UInt8>, contain paths: [[[UInt8]]], htmlpart: Bool) -> Bool {
+        guard let base = v.baseAddress else { return false }
+        var i = 1
+        while i < v.count, v[i] != UInt8(ascii: "}") {
+            if v[i] == UInt8(ascii: ",") { i += 1; continue }
+            let ke = mds_json_skip(base, v.count, i)
+            let key = UnsafeBufferPointer(rebasing: v[(i + 1)..<(ke - 1)])
+            for p in paths where key.elementsEqual(p[0]) { return true }
+            if htmlpart, key.elementsEqual(Self.htmlpart) { return true }
+            i = mds_json_skip(base, v.count, ke + 1)
+        }
+        return false
     }
 
     /// Copies the object `v`, wrapping the members the paths name; true when one was.

@@ -18,8 +18,8 @@ import MozDefEvent
 public struct CloudTrailTranslator: Translator {
     public let mapping: Mapping
     var record: MappedRecord
-    var members: [JSONScan.Member] = []
     var lower: [UInt8] = []
+    var copyRoom: [UInt8] = []
     /// Member names resolved once, lowercased (they repeat record after record).
     let keys: KeyCache
 
@@ -42,44 +42,91 @@ public struct CloudTrailTranslator: Translator {
         self.record = MappedRecord(view: mapping.global)
         defer { self.record = r }
         r.reset(view: mapping.global)
-        var ms = members
-        members = []
-        defer { members = ms }
+        var lower = self.lower
+        self.lower = []
+        var copyRoom = self.copyRoom
+        self.copyRoom = []
+        defer {
+            self.lower = lower
+            self.copyRoom = copyRoom
+        }
+        let keys = self.keys
         try withRecordCopy(record, into: &e.bytes) { p, bytes throws(TranslationError) in
-            let s = JSONScan.skipSpace(p, 0)
-            guard var it = JSONScan.ObjectIterator(p, at: s) else { throw TranslationError("CloudTrail: not a JSON object") }
-            ms.removeAll(keepingCapacity: true)
-            while let m = it.next() { ms.append(m) }
-            if it.failed { throw TranslationError("CloudTrail: invalid JSON near byte \(it.i)") }
-            guard JSONScan.skipSpace(p, it.end) == p.count else { throw TranslationError("CloudTrail: text after the record at byte \(it.end)") }
+            var i = JSONScan.skipSpace(p, 0)
+            guard i < p.count, p[i] == UInt8(ascii: "{") else { throw TranslationError("CloudTrail: not a JSON object") }
+            func bad(_ at: Int) -> TranslationError { TranslationError("CloudTrail: invalid JSON near byte \(at)") }
             var userIdentity: Range<Int>?, errorCode = false, eventName: Range<Int>?, response: Range<Int>?
             var digest = false, sawEventFields = false
-            for m in ms {
-                let key = UnsafeBufferPointer(rebasing: p[m.key])
-                // The lowercased key, for the checks below (the cache writes it out).
-                lower.removeAll(keepingCapacity: true)
-                if m.keyEscaped {
-                    JSONScan.unescape(p, m.key, into: &lower)
-                    for i in lower.indices where lower[i] &- 65 < 26 { lower[i] |= 0x20 }
-                } else {
-                    for c in key { lower.append(c &- 65 < 26 ? c | 0x20 : c) }
-                }
-                let kc = lower.count
-                var value = m.value
+            i = JSONScan.skipSpace(p, i + 1)
+            var more = i < p.count && p[i] != UInt8(ascii: "}")
+            if !more {
+                guard i < p.count else { throw bad(i) }
+                i += 1
+            }
+            // One pass over the members: keys checked, nested values validated and copied with
+            // lowercased keys at once.
+            while more {
+                guard i < p.count, p[i] == UInt8(ascii: "\"") else { throw bad(i) }
+                var keyEscaped = false
+                guard let ke = JSONScan.stringEnd(p, i, escaped: &keyEscaped) else { throw bad(i) }
+                let keyRange = (i + 1)..<ke
+                i = JSONScan.skipSpace(p, ke + 1)
+                guard i < p.count, p[i] == UInt8(ascii: ":") else { throw bad(i) }
+                i = JSONScan.skipSpace(p, i + 1)
+                guard i < p.count else { throw bad(i) }
+                let first = p[i]
+                var value: Range<Int>
                 var kind = MappedRecord.ValueKind.raw
-                if m.first == UInt8(ascii: "\"") {
+                var rawString: Range<Int>?
+                switch first {
+                case UInt8(ascii: "\""):
+                    var esc = false
+                    guard let se = JSONScan.stringEnd(p, i, escaped: &esc) else { throw bad(i) }
                     kind = .string
-                    value = (m.value.lowerBound + 1)..<(m.value.upperBound - 1)
-                    if m.valueEscaped {
+                    value = (i + 1)..<se
+                    rawString = value
+                    if esc {
                         let b = bytes.count
                         JSONScan.unescape(p, value, into: &bytes)
                         value = b..<bytes.count
                     }
-                } else if m.first == UInt8(ascii: "{") || m.first == UInt8(ascii: "[") {
+                    i = se + 1
+                case UInt8(ascii: "{"), UInt8(ascii: "["):
                     let b = bytes.count
-                    JSONScan.appendLowercasingKeys(p, m.value, to: &bytes)
+                    guard let ve = JSONScan.appendLowercasingKeys(p, from: i, scratch: &copyRoom, to: &bytes) else { throw bad(i) }
                     value = b..<bytes.count
+                    i = ve
+                case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
+                    let lit: StaticString = first == UInt8(ascii: "t") ? "true" : first == UInt8(ascii: "f") ? "false" : "null"
+                    let n = lit.utf8CodeUnitCount
+                    guard i + n <= p.count, memcmp(p.baseAddress! + i, lit.utf8Start, n) == 0 else { throw bad(i) }
+                    value = i..<(i + n)
+                    i += n
+                default:
+                    let n = JSONScan.numberLength(p, i)
+                    guard n > 0 else { throw bad(i) }
+                    value = i..<(i + n)
+                    i += n
                 }
+                i = JSONScan.skipSpace(p, i)
+                guard i < p.count else { throw bad(i) }
+                if p[i] == UInt8(ascii: ",") {
+                    i = JSONScan.skipSpace(p, i + 1)
+                } else if p[i] == UInt8(ascii: "}") {
+                    i += 1
+                    more = false
+                } else {
+                    throw bad(i)
+                }
+                // The lowercased key, for the checks below (the cache writes it out).
+                lower.removeAll(keepingCapacity: true)
+                if keyEscaped {
+                    JSONScan.unescape(p, keyRange, into: &lower)
+                    for k in lower.indices where lower[k] &- 65 < 26 { lower[k] |= 0x20 }
+                } else {
+                    for c in p[keyRange] { lower.append(c &- 65 < 26 ? c | 0x20 : c) }
+                }
+                let kc = lower.count
                 if kc == 10 || kc == 16 || kc == 17 || kc == 19,
                    let rk = lower.withUnsafeBufferPointer({ CloudTrailRawValues.kind($0) }) {
                     let changed: [UInt8]? = bytes.withUnsafeBufferPointer { b in
@@ -95,7 +142,7 @@ public struct CloudTrailTranslator: Translator {
                 switch kc {
                 case 9 where Self.same(lower, 0, "eventtime"):
                     sawEventFields = true
-                    if kind == .string, let t = Timestamp.parseISO8601(UnsafeBufferPointer(rebasing: p[(m.value.lowerBound + 1)..<(m.value.upperBound - 1)])), t.hasZone {
+                    if let rs = rawString, let t = Timestamp.parseISO8601(UnsafeBufferPointer(rebasing: p[rs])), t.hasZone {
                         e.timestamp = t.timestamp
                         continue  // MozDef takes it as the event time, not a detail
                     }
@@ -103,18 +150,18 @@ public struct CloudTrailTranslator: Translator {
                     sawEventFields = true
                     if kind == .string { eventName = value }
                 case 9 where Self.same(lower, 0, "errorcode"):
-                    if m.first != UInt8(ascii: "n") { errorCode = true }
+                    if first != UInt8(ascii: "n") { errorCode = true }
                 case 11 where Self.same(lower, 0, "eventsource"):
                     sawEventFields = true
                 case 12 where Self.same(lower, 0, "useridentity"):
-                    if m.first == UInt8(ascii: "{") { userIdentity = value }
+                    if first == UInt8(ascii: "{") { userIdentity = value }
                 case 15 where Self.same(lower, 0, "digeststarttime"):
                     digest = true
                 case 16 where Self.same(lower, 0, "responseelements"):
-                    if m.first == UInt8(ascii: "{") { response = value }
+                    if first == UInt8(ascii: "{") { response = value }
                 default: break
                 }
-                if !m.keyEscaped, let k = keys.resolve(key) {
+                if !keyEscaped, let k = keys.resolve(UnsafeBufferPointer(rebasing: p[keyRange])) {
                     r.add(k, value: value, kind: kind, bytes: &bytes)
                 } else {
                     let ks = bytes.count
@@ -124,6 +171,7 @@ public struct CloudTrailTranslator: Translator {
                     }
                 }
             }
+            guard JSONScan.skipSpace(p, i) == p.count else { throw TranslationError("CloudTrail: text after the record at byte \(i)") }
             if digest && !sawEventFields {
                 throw TranslationError.skipped("CloudTrail digest file: not events, skipped")
             }
