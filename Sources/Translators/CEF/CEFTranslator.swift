@@ -169,6 +169,8 @@ public struct CEFTranslator: Translator {
         self.record = MappedRecord(view: mapping.global)  // keep one copy of the storage alive below
         defer { self.record = r }
         r.reset(view: mapping.global)
+        // Locals: the closure then retains nothing per use.
+        let keys = self.keys, headerKeys = self.headerKeys, lenientSyslog = self.lenientSyslog
         try withRecordCopy(record, into: &e.bytes) { p, bytes throws(TranslationError) in
             try Self.parse(p, bytes: &bytes, into: &parsed)
             var times: (start: Range<Int>?, end: Range<Int>?, rt: Range<Int>?, dtz: Range<Int>?) = (nil, nil, nil, nil)
