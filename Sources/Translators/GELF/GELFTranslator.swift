@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import MozDefEvent
 
 /// GELF 1.1 JSON → MozDef event, through the `gelf` mapping.
@@ -13,11 +16,14 @@ public struct GELFTranslator: Translator {
     public var strict: Bool
     var record: MappedRecord
     var members: [JSONScan.Member] = []
+    /// Field names resolved once (they repeat record after record).
+    let keys: KeyCache
 
     public init(mapping: Mapping, strict: Bool) {
         self.mapping = mapping
         self.strict = strict
         record = MappedRecord(view: mapping.global)
+        keys = KeyCache(view: mapping.global, transform: .none)
     }
 
     public func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext) throws(TranslationError) -> Event {
@@ -38,6 +44,7 @@ public struct GELFTranslator: Translator {
         defer { members = ms }
         var host: Range<Int>?, short: Range<Int>?, full: Range<Int>?
         var level: Severity?
+        let keys = self.keys, strict = self.strict
         try withRecordCopy(record, into: &e.bytes) { p, bytes throws(TranslationError) in
             var i = JSONScan.skipSpace(p, 0)
             guard var it = JSONScan.ObjectIterator(p, at: i) else { throw TranslationError("GELF: not a JSON object") }
@@ -48,6 +55,7 @@ public struct GELFTranslator: Translator {
             guard i == p.count else { throw TranslationError("GELF: text after the JSON object at byte \(i)") }
             for m in ms {
                 let key = UnsafeBufferPointer(rebasing: p[m.key])
+                @inline(__always) func isKey(_ s: StaticString) -> Bool { memcmp(key.baseAddress!, s.utf8Start, s.utf8CodeUnitCount) == 0 }
                 let isString = m.first == UInt8(ascii: "\"")
                 var value = m.value
                 if isString {
@@ -59,10 +67,10 @@ public struct GELFTranslator: Translator {
                     }
                 }
                 switch key.count {
-                case 4 where key.elementsEqual("host".utf8):
+                case 4 where isKey("host"):
                     if isString { host = value; continue }
                     if strict { throw TranslationError("GELF: host is not a string") }
-                case 5 where key.elementsEqual("level".utf8):
+                case 5 where isKey("level"):
                     if let n = parseSmallInt(p, m.value), n <= 7 { level = Severity(rawValue: UInt8(n)); continue }
                     // Lenient: a level sent as text ("6") is still a level.
                     if !strict, isString, let n = parseSmallInt(p, (m.value.lowerBound + 1)..<(m.value.upperBound - 1)), n <= 7 {
@@ -70,17 +78,17 @@ public struct GELFTranslator: Translator {
                         continue
                     }
                     if strict { throw TranslationError("GELF: level is not a syslog level (0-7)") }
-                case 7 where key.elementsEqual("version".utf8):
+                case 7 where isKey("version"):
                     if strict, !(isString && bytes[value].starts(with: "1.".utf8)) {
                         throw TranslationError("GELF: version is not 1.x")
                     }
                     continue
-                case 9 where key.elementsEqual("timestamp".utf8):
+                case 9 where isKey("timestamp"):
                     if !isString, let t = Self.seconds(UnsafeBufferPointer(rebasing: p[m.value])) { e.timestamp = t; continue }
                     if strict { throw TranslationError("GELF: timestamp is not a number of seconds") }
-                case 13 where key.elementsEqual("short_message".utf8):
+                case 13 where isKey("short_message"):
                     if isString { short = value; continue }
-                case 12 where key.elementsEqual("full_message".utf8):
+                case 12 where isKey("full_message"):
                     if isString { full = value }
                 default:
                     if strict {
@@ -92,7 +100,11 @@ public struct GELFTranslator: Translator {
                         }
                     }
                 }
-                r.add(key: key, keyStart: m.key.lowerBound, value: value, kind: isString ? .string : .raw, bytes: &bytes)
+                if !m.keyEscaped, let k = keys.resolve(key) {
+                    r.add(k, value: value, kind: isString ? .string : .raw, bytes: &bytes)
+                } else {
+                    r.add(key: key, keyStart: m.key.lowerBound, value: value, kind: isString ? .string : .raw, bytes: &bytes)
+                }
             }
             if strict {
                 if host == nil { throw TranslationError("GELF: no host") }

@@ -95,7 +95,9 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
             if hit == -1 { return }  // a prefix drop
             if let hit, hit >= 0 {
                 let r = view.prefixRenames[hit]
-                let name: [UInt8] = lowered ? Array(bytes[Int(ks)..<Int(ks + kc)]) : Array(key)
+                scratch.removeAll(keepingCapacity: true)
+                if lowered { scratch.append(contentsOf: bytes[Int(ks)..<Int(ks + kc)]) } else { scratch.append(contentsOf: key) }
+                let name = scratch
                 let rest = name[r.from.count...]
                 if r.parent >= 0 {
                     let childID = rest.withUnsafeBufferPointer { $0.baseAddress.flatMap { view.id($0, rest.count) } }
