@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CFastPath
 import MozDefEvent
 
@@ -28,9 +31,13 @@ enum CloudTrailRawValues {
     enum Kind { case top, request, response }
 
     static func kind(_ key: UnsafeBufferPointer<UInt8>) -> Kind? {
-        if key.elementsEqual("requestparameters".utf8) { return .request }
-        if key.elementsEqual("responseelements".utf8) { return .response }
-        for t in topLevel where key.elementsEqual(t) { return .top }
+        guard let base = key.baseAddress else { return nil }
+        @inline(__always) func isKey(_ s: StaticString) -> Bool {
+            key.count == s.utf8CodeUnitCount && memcmp(base, s.utf8Start, key.count) == 0
+        }
+        if isKey("requestparameters") { return .request }
+        if isKey("responseelements") { return .response }
+        if isKey("additionaleventdata") || isKey("apiversion") || isKey("serviceeventdetails") { return .top }
         return nil
     }
 

@@ -118,21 +118,16 @@ public struct CloudTrailTranslator: Translator {
                 } else {
                     throw bad(i)
                 }
-                // The lowercased key, for the checks below (the cache writes it out).
-                lower.removeAll(keepingCapacity: true)
-                if keyEscaped {
-                    JSONScan.unescape(p, keyRange, into: &lower)
-                    for k in lower.indices where lower[k] &- 65 < 26 { lower[k] |= 0x20 }
-                } else {
-                    for c in p[keyRange] { lower.append(c &- 65 < 26 ? c | 0x20 : c) }
+                // CloudTrail spells its keys one way (eventTime): they are checked as written.
+                let key = UnsafeBufferPointer(rebasing: p[keyRange])
+                @inline(__always) func isKey(_ s: StaticString) -> Bool {
+                    key.count == s.utf8CodeUnitCount && memcmp(key.baseAddress!, s.utf8Start, key.count) == 0
                 }
-                let kc = lower.count
-                if kc == 10 || kc == 16 || kc == 17 || kc == 19,
-                   let rk = lower.withUnsafeBufferPointer({ CloudTrailRawValues.kind($0) }) {
-                    let changed: [UInt8]? = bytes.withUnsafeBufferPointer { b in
-                        Self.rawValues(b, kind: rk, value: value, string: kind == .string)
-                    }
-                    if let changed {
+                let kc = key.count
+                if kc == 10 || kc == 16 || kc == 17 || kc == 19 {
+                    let rk: CloudTrailRawValues.Kind? = isKey("requestParameters") ? .request : isKey("responseElements") ? .response
+                        : isKey("additionalEventData") || isKey("apiVersion") || isKey("serviceEventDetails") ? .top : nil
+                    if let rk, let changed = bytes.withUnsafeBufferPointer({ b in Self.rawValues(b, kind: rk, value: value, string: kind == .string) }) {
                         let b = bytes.count
                         bytes.append(contentsOf: changed)
                         value = b..<bytes.count
@@ -140,30 +135,34 @@ public struct CloudTrailTranslator: Translator {
                     }
                 }
                 switch kc {
-                case 9 where Self.same(lower, 0, "eventtime"):
+                case 9 where isKey("eventTime"):
                     sawEventFields = true
                     if let rs = rawString, let t = Timestamp.parseISO8601(UnsafeBufferPointer(rebasing: p[rs])), t.hasZone {
                         e.timestamp = t.timestamp
                         continue  // MozDef takes it as the event time, not a detail
                     }
-                case 9 where Self.same(lower, 0, "eventname"):
+                case 9 where isKey("eventName"):
                     sawEventFields = true
                     if kind == .string { eventName = value }
-                case 9 where Self.same(lower, 0, "errorcode"):
+                case 9 where isKey("errorCode"):
                     if first != UInt8(ascii: "n") { errorCode = true }
-                case 11 where Self.same(lower, 0, "eventsource"):
+                case 11 where isKey("eventSource"):
                     sawEventFields = true
-                case 12 where Self.same(lower, 0, "useridentity"):
+                case 12 where isKey("userIdentity"):
                     if first == UInt8(ascii: "{") { userIdentity = value }
-                case 15 where Self.same(lower, 0, "digeststarttime"):
+                case 15 where isKey("digestStartTime"):
                     digest = true
-                case 16 where Self.same(lower, 0, "responseelements"):
+                case 16 where isKey("responseElements"):
                     if first == UInt8(ascii: "{") { response = value }
                 default: break
                 }
-                if !keyEscaped, let k = keys.resolve(UnsafeBufferPointer(rebasing: p[keyRange])) {
+                if !keyEscaped, let k = keys.resolve(key) {
                     r.add(k, value: value, kind: kind, bytes: &bytes)
                 } else {
+                    // An escaped or unusual key: lowercased here and written from the event's bytes.
+                    lower.removeAll(keepingCapacity: true)
+                    if keyEscaped { JSONScan.unescape(p, keyRange, into: &lower) } else { lower.append(contentsOf: key) }
+                    for k in lower.indices where lower[k] &- 65 < 26 { lower[k] |= 0x20 }
                     let ks = bytes.count
                     bytes.append(contentsOf: lower)
                     lower.withUnsafeBufferPointer { k in
@@ -222,13 +221,8 @@ public struct CloudTrailTranslator: Translator {
         return CloudTrailRawValues.apply(kind, UnsafeBufferPointer(rebasing: b[value]))
     }
 
-    @inline(__always) static func same(_ b: [UInt8], _ at: Int, _ s: some StringProtocol) -> Bool {
-        var i = at
-        for c in s.utf8 {
-            guard i < b.count, b[i] == c else { return false }
-            i += 1
-        }
-        return true
+    @inline(__always) static func same(_ b: [UInt8], _ at: Int, _ s: StaticString) -> Bool {
+        b.count - at >= s.utf8CodeUnitCount && b.withUnsafeBufferPointer { memcmp($0.baseAddress! + at, s.utf8Start, s.utf8CodeUnitCount) == 0 }
     }
 
     static func addString(_ r: inout MappedRecord, _ name: StaticString, _ v: Range<Int>, _ bytes: inout [UInt8]) {
