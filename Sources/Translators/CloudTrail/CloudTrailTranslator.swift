@@ -118,10 +118,14 @@ public struct CloudTrailTranslator: Translator {
                 } else {
                     throw bad(i)
                 }
-                // CloudTrail spells its keys one way (eventTime): they are checked as written.
+                // Keys are compared ignoring ASCII case (MozDef lowercases them all); the length
+                // check first keeps this to a few bytes per member.
                 let key = UnsafeBufferPointer(rebasing: p[keyRange])
                 @inline(__always) func isKey(_ s: StaticString) -> Bool {
-                    key.count == s.utf8CodeUnitCount && memcmp(key.baseAddress!, s.utf8Start, key.count) == 0
+                    guard key.count == s.utf8CodeUnitCount else { return false }
+                    let t = s.utf8Start
+                    for j in 0..<key.count where key[j] | 0x20 != t[j] | 0x20 { return false }
+                    return true
                 }
                 let kc = key.count
                 if kc == 10 || kc == 16 || kc == 17 || kc == 19 {
