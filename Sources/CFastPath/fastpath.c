@@ -737,3 +737,82 @@ ptrdiff_t mds_json_lower_copy_value(uint8_t *dst, const uint8_t *src, size_t n, 
     }
 #undef COPY_STRING
 }
+
+static int hexval(uint8_t c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; }
+
+static uint8_t *py_u(uint8_t *o, uint32_t x) {
+    static const char hex[] = "0123456789abcdef";
+    *o++ = '\\'; *o++ = 'u';
+    *o++ = (uint8_t)hex[x >> 12 & 15]; *o++ = (uint8_t)hex[x >> 8 & 15];
+    *o++ = (uint8_t)hex[x >> 4 & 15]; *o++ = (uint8_t)hex[x & 15];
+    return o;
+}
+
+static uint8_t *py_scalar(uint8_t *o, uint32_t s) {
+    switch (s) {
+    case '"': *o++ = '\\'; *o++ = '"'; return o;
+    case '\\': *o++ = '\\'; *o++ = '\\'; return o;
+    case '\n': *o++ = '\\'; *o++ = 'n'; return o;
+    case '\r': *o++ = '\\'; *o++ = 'r'; return o;
+    case '\t': *o++ = '\\'; *o++ = 't'; return o;
+    case '\b': *o++ = '\\'; *o++ = 'b'; return o;
+    case '\f': *o++ = '\\'; *o++ = 'f'; return o;
+    }
+    if (s >= 0x20 && s < 0x7F) { *o++ = (uint8_t)s; return o; }
+    if (s > 0xFFFF) {
+        uint32_t x = s - 0x10000;
+        o = py_u(o, 0xD800 + (x >> 10));
+        return py_u(o, 0xDC00 + (x & 0x3FF));
+    }
+    return py_u(o, s);
+}
+
+size_t mds_python_json(uint8_t *dst, const uint8_t *src, size_t n) {
+    uint8_t *o = dst;
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = src[i];
+        if (c == ',') { *o++ = ','; *o++ = ' '; i++; continue; }
+        if (c == ':') { *o++ = ':'; *o++ = ' '; i++; continue; }
+        if (c != '"') { *o++ = c; i++; continue; }
+        *o++ = '"';
+        i++;
+        while (i < n && src[i] != '"') {
+            uint8_t b = src[i];
+            uint32_t s;
+            if (b == '\\' && i + 1 < n) {
+                uint8_t e = src[i + 1];
+                i += 2;
+                switch (e) {
+                case 'b': s = 8; break;
+                case 'f': s = 12; break;
+                case 'n': s = 10; break;
+                case 'r': s = 13; break;
+                case 't': s = 9; break;
+                case 'u':
+                    s = 0;
+                    for (int k = 0; k < 4 && i < n; k++, i++) s = s << 4 | (uint32_t)hexval(src[i]);
+                    if ((s & 0xFC00) == 0xD800 && i + 6 <= n && src[i] == '\\' && src[i + 1] == 'u') {
+                        uint32_t lo = 0;
+                        for (int k = 2; k < 6; k++) lo = lo << 4 | (uint32_t)hexval(src[i + k]);
+                        if ((lo & 0xFC00) == 0xDC00) { s = 0x10000 + ((s - 0xD800) << 10) + (lo - 0xDC00); i += 6; }
+                    }
+                    if ((s & 0xF800) == 0xD800) s = 0xFFFD;
+                    break;
+                default: s = e; break;
+                }
+            } else if (b < 0x80) {
+                s = b; i++;
+            } else {
+                int len = b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+                s = b & (len == 2 ? 0x1F : len == 3 ? 0x0F : 0x07);
+                for (int k = 1; k < len && i + (size_t)k < n; k++) s = s << 6 | (src[i + (size_t)k] & 0x3F);
+                i += (size_t)len;
+            }
+            o = py_scalar(o, s);
+        }
+        *o++ = '"';
+        i++;
+    }
+    return (size_t)(o - dst);
+}

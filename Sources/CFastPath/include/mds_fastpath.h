@@ -105,4 +105,9 @@ size_t mds_json_skip(const uint8_t *p, size_t n, size_t i);
 /// bytes. Returns the end (exclusive) of the value in src, or -1; *written is set to the
 /// bytes written.
 ptrdiff_t mds_json_lower_copy_value(uint8_t *dst, const uint8_t *src, size_t n, size_t i, int max_depth, size_t *written);
+
+/// Python's json.dumps text of compact valid JSON src[0..<n]: ", " and ": " separators,
+/// strings re-escaped with non-ASCII as \uXXXX. dst needs 12 * n + 16 bytes. Returns the
+/// bytes written.
+size_t mds_python_json(uint8_t *dst, const uint8_t *src, size_t n);
 #endif

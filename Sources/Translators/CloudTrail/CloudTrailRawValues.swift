@@ -152,60 +152,13 @@ enum CloudTrailRawValues {
         return w.bytes
     }
 
-    /// Python's json.dumps(v) for compact valid JSON `v`.
+    /// Python's json.dumps(v) for compact valid JSON `v` (C: mds_python_json).
     static func pythonJSON(_ v: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
         guard let base = v.baseAddress else { return }
-        let hex = Array("0123456789abcdef".utf8)
-        func u(_ x: UInt32) {
-            out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), hex[Int(x >> 12 & 15)], hex[Int(x >> 8 & 15)],
-                                    hex[Int(x >> 4 & 15)], hex[Int(x & 15)]])
-        }
-        var i = 0
-        var body: [UInt8] = []
-        while i < v.count {
-            let c = v[i]
-            switch c {
-            case UInt8(ascii: ","): out.append(contentsOf: ", ".utf8); i += 1
-            case UInt8(ascii: ":"): out.append(contentsOf: ": ".utf8); i += 1
-            case UInt8(ascii: "\""):
-                let e = mds_json_skip(base, v.count, i)
-                body.removeAll(keepingCapacity: true)
-                JSONScan.unescape(v, (i + 1)..<(e - 1), into: &body)
-                out.append(UInt8(ascii: "\""))
-                var k = 0
-                while k < body.count {
-                    let b = body[k]
-                    if b < 0x80 {
-                        switch b {
-                        case UInt8(ascii: "\""): out.append(contentsOf: "\\\"".utf8)
-                        case UInt8(ascii: "\\"): out.append(contentsOf: "\\\\".utf8)
-                        case 0x0A: out.append(contentsOf: "\\n".utf8)
-                        case 0x0D: out.append(contentsOf: "\\r".utf8)
-                        case 0x09: out.append(contentsOf: "\\t".utf8)
-                        case 0x08: out.append(contentsOf: "\\b".utf8)
-                        case 0x0C: out.append(contentsOf: "\\f".utf8)
-                        default: if b < 0x20 || b == 0x7F { u(UInt32(b)) } else { out.append(b) }
-                        }
-                        k += 1
-                        continue
-                    }
-                    // A multi-byte sequence (valid UTF-8): its scalar as \uXXXX (a surrogate pair above U+FFFF).
-                    let n = b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4
-                    var s = UInt32(b) & (n == 2 ? 0x1F : n == 3 ? 0x0F : 0x07)
-                    for j in 1..<n where k + j < body.count { s = s << 6 | UInt32(body[k + j] & 0x3F) }
-                    if s > 0xFFFF {
-                        let x = s - 0x10000
-                        u(0xD800 + (x >> 10)); u(0xDC00 + (x & 0x3FF))
-                    } else {
-                        u(s)
-                    }
-                    k += n
-                }
-                out.append(UInt8(ascii: "\""))
-                i = e
-            default:
-                out.append(c); i += 1
-            }
-        }
+        let start = out.count
+        let room = 12 * v.count + 16
+        out.append(contentsOf: repeatElement(0, count: room))
+        let n = out.withUnsafeMutableBufferPointer { mds_python_json($0.baseAddress! + start, base, v.count) }
+        out.removeLast(room - n)
     }
 }
