@@ -180,11 +180,7 @@ public struct CloudTrailTranslator: Translator {
             }
             // Read what the added details need before appending to the bytes.
             let (user, consoleLogin): (Range<Int>?, Range<Int>?) = bytes.withUnsafeBufferPointer { b in
-                let u = userIdentity.flatMap { ui in
-                    Self.string(b, in: ui, path: ["username"])
-                        ?? Self.string(b, in: ui, path: ["sessioncontext", "sessionissuer", "username"])
-                        ?? Self.string(b, in: ui, path: ["principalid"])
-                }
+                let u = userIdentity.flatMap { ui in Self.userName(b, in: ui) }
                 return (u, response.flatMap { Self.string(b, in: $0, path: ["consolelogin"]) })
             }
             // username: userName, else sessionContext.sessionIssuer.userName, else principalId.
@@ -237,6 +233,31 @@ public struct CloudTrailTranslator: Translator {
         let b = bytes.count
         bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
         r.add(name: name, value: b..<bytes.count, kind: .raw, bytes: &bytes)
+    }
+
+    /// userName, else sessionContext.sessionIssuer.userName, else principalId, from one walk
+    /// over userIdentity's own members (nested objects are entered only when needed).
+    static func userName(_ b: UnsafeBufferPointer<UInt8>, in ui: Range<Int>) -> Range<Int>? {
+        guard let base = b.baseAddress else { return nil }
+        var principal: Range<Int>?, session: Range<Int>?
+        var i = ui.lowerBound + 1
+        while i < ui.upperBound, b[i] != UInt8(ascii: "}") {
+            if b[i] == UInt8(ascii: ",") { i += 1; continue }
+            let ke = mds_json_skip(base, ui.upperBound, i)
+            let ve = mds_json_skip(base, ui.upperBound, ke + 1)
+            let kn = ke - i - 2
+            @inline(__always) func isKey(_ s: StaticString) -> Bool {
+                kn == s.utf8CodeUnitCount && memcmp(base + i + 1, s.utf8Start, kn) == 0
+            }
+            let v = (ke + 1)..<ve
+            let isPlainString = b[v.lowerBound] == UInt8(ascii: "\"") && !b[v].contains(UInt8(ascii: "\\"))
+            if isKey("username"), isPlainString { return (v.lowerBound + 1)..<(v.upperBound - 1) }
+            if isKey("principalid"), isPlainString { principal = (v.lowerBound + 1)..<(v.upperBound - 1) }
+            if isKey("sessioncontext"), b[v.lowerBound] == UInt8(ascii: "{") { session = v }
+            i = ve
+        }
+        if let session, let name = string(b, in: session, path: ["sessionissuer", "username"]) { return name }
+        return principal
     }
 
     /// The body of the string at `path` inside the (lowercased, compact, valid) object `obj`.
