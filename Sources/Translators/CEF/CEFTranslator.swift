@@ -170,7 +170,7 @@ public struct CEFTranslator: Translator {
         defer { self.record = r }
         r.reset(view: mapping.global)
         // Locals: the closure then retains nothing per use.
-        let keys = self.keys, headerKeys = self.headerKeys, lenientSyslog = self.lenientSyslog
+        let keys = Unmanaged.passUnretained(self.keys), headerKeys = self.headerKeys, lenientSyslog = self.lenientSyslog
         try withRecordCopy(record, into: &e.bytes) { p, bytes throws(TranslationError) in
             try Self.parse(p, bytes: &bytes, into: &parsed)
             var times: (start: Range<Int>?, end: Range<Int>?, rt: Range<Int>?, dtz: Range<Int>?) = (nil, nil, nil, nil)
@@ -218,7 +218,7 @@ public struct CEFTranslator: Translator {
                 case 17 where isKey("deviceReceiptTime"): times.rt = pair.value
                 default: break
                 }
-                if let k = keys.resolve(key) {
+                if let k = keys._withUnsafeGuaranteedRef({ $0.resolve(key) }) {
                     r.add(k, value: pair.value, kind: .string, bytes: &bytes)
                 } else {
                     r.add(key: key, keyStart: pair.key.lowerBound, value: pair.value, kind: .string, lowercaseUnknown: true, bytes: &bytes)

@@ -50,7 +50,7 @@ public struct CloudTrailTranslator: Translator {
             self.lower = lower
             self.copyRoom = copyRoom
         }
-        let keys = self.keys
+        let keys = Unmanaged.passUnretained(self.keys)  // self keeps it alive; no reference counting per call
         try withRecordCopy(record, into: &e.bytes) { p, bytes throws(TranslationError) in
             var i = JSONScan.skipSpace(p, 0)
             guard i < p.count, p[i] == UInt8(ascii: "{") else { throw TranslationError("CloudTrail: not a JSON object") }
@@ -160,7 +160,7 @@ public struct CloudTrailTranslator: Translator {
                     if first == UInt8(ascii: "{") { response = value }
                 default: break
                 }
-                if !keyEscaped, let k = keys.resolve(key) {
+                if !keyEscaped, let k = keys._withUnsafeGuaranteedRef({ $0.resolve(key) }) {
                     r.add(k, value: value, kind: kind, bytes: &bytes)
                 } else {
                     // An escaped or unusual key: lowercased here and written from the event's bytes.

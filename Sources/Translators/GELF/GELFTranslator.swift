@@ -44,7 +44,7 @@ public struct GELFTranslator: Translator {
         defer { members = ms }
         var host: Range<Int>?, short: Range<Int>?, full: Range<Int>?
         var level: Severity?
-        let keys = self.keys, strict = self.strict
+        let keys = Unmanaged.passUnretained(self.keys), strict = self.strict
         try withRecordCopy(record, into: &e.bytes) { p, bytes throws(TranslationError) in
             var i = JSONScan.skipSpace(p, 0)
             guard var it = JSONScan.ObjectIterator(p, at: i) else { throw TranslationError("GELF: not a JSON object") }
@@ -100,7 +100,7 @@ public struct GELFTranslator: Translator {
                         }
                     }
                 }
-                if !m.keyEscaped, let k = keys.resolve(key) {
+                if !m.keyEscaped, let k = keys._withUnsafeGuaranteedRef({ $0.resolve(key) }) {
                     r.add(k, value: value, kind: isString ? .string : .raw, bytes: &bytes)
                 } else {
                     r.add(key: key, keyStart: m.key.lowerBound, value: value, kind: isString ? .string : .raw, bytes: &bytes)
