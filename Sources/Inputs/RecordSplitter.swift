@@ -11,7 +11,7 @@ public struct RecordSplitter {
 
     public struct SplitError: Error, CustomStringConvertible {
         public var reason: String
-        /// What earlier lines of the broken record held (kept, not lost).
+        /// The bytes of the broken record, up to the end of the piece fed last (kept, not lost).
         public var partial: [UInt8] = []
         public var description: String { reason }
     }
@@ -69,7 +69,10 @@ public struct RecordSplitter {
             case Int32(MDS_SPLIT_ERROR):
                 let at = pos - 1
                 let c = chunk[at]
-                let partial = buffer
+                // What is kept: the broken record so far (or, outside one, the text from the
+                // bad byte) to the end of this piece; records before it were already returned.
+                var partial = state.capturing != 0 ? buffer : []
+                partial.append(contentsOf: chunk[(state.capturing != 0 ? max(start, 0) : at)...])
                 reset()
                 chunk = UnsafeBufferPointer(start: nil, count: 0)
                 throw SplitError(reason: "not JSON: unexpected '\(Character(Unicode.Scalar(c)))' at byte \(at + 1)", partial: partial)
@@ -78,7 +81,8 @@ public struct RecordSplitter {
                     buffer.append(contentsOf: chunk[start...])
                     if newline { buffer.append(0x0A) }
                     if buffer.count > maxRecord {
-                        let partial = buffer
+                        var partial = buffer
+                        if newline, partial.last == 0x0A { partial.removeLast() }
                         reset()
                         chunk = UnsafeBufferPointer(start: nil, count: 0)
                         throw SplitError(reason: "a JSON record longer than \(maxRecord >> 10) KiB", partial: partial)

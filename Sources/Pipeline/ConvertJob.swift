@@ -222,19 +222,13 @@ public final class ConvertJob {
                         guard let r = try splitter.next() else { break }
                         rec = r
                     } catch {
-                        // Not JSON after all: what the record held so far, and this line, are kept as they are.
-                        if !error.partial.isEmpty {
-                            counts.recordsIn += 1
-                            try error.partial.withUnsafeBufferPointer { b in
-                                try keep(b, error: TranslationError(error.reason), format: format == .auto ? .mozdef : format,
-                                         line: reader.lineNumber, sourceName: sourceName, ctx: ctx, rejects: rejects,
-                                         &event, &writer, &counts)
-                            }
-                        }
+                        // Not JSON after all: the broken record, to the end of this line, is kept as it is.
                         counts.recordsIn += 1
-                        try keep(line, error: TranslationError(error.reason), format: format == .auto ? .mozdef : format,
-                                 line: reader.lineNumber, sourceName: sourceName, ctx: ctx, rejects: rejects,
-                                 &event, &writer, &counts)
+                        try error.partial.withUnsafeBufferPointer { b in
+                            try keep(b, error: TranslationError(error.reason), format: format == .auto ? .mozdef : format,
+                                     line: reader.lineNumber, sourceName: sourceName, ctx: ctx, rejects: rejects,
+                                     &event, &writer, &counts)
+                        }
                         break
                     }
                     try record(rec, &dispatch, &ctx, fixedNow: fixedNow, line: reader.lineNumber, sourceName: sourceName,
@@ -255,7 +249,12 @@ public final class ConvertJob {
                 showProgress(records: summary.recordsIn + counts.recordsIn, bytesNow: bytesBefore + bytesSeen)
             }
         }
-        if splitter.pending > 0 || !splitter.isIdle {
+        if splitter.pending == 0 && !splitter.isIdle {
+            // Inside an array with no record open: nothing is lost, but say so.
+            splitter.reset()
+            counts.notes.append("the input ends inside a JSON array")
+        }
+        if splitter.pending > 0 {
             let rest = splitter.takePending()
             let reason = TranslationError("the input ends inside a JSON document (\(rest.count) bytes unfinished)")
             counts.recordsIn += 1

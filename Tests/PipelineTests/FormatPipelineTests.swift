@@ -71,6 +71,17 @@ import TestSupport
         #expect(try objects(String(contentsOfFile: rejects, encoding: .utf8)).count == 1)
     }
 
+    @Test func strayBraceDoesNotSwallowTheLinesAfterIt() throws {
+        let text = "{ broken\n<13>Nov 28 10:00:00 h app: after\n" + #"{"summary":"s","category":"c"} trailing"# + "\n[    0.000000] Linux version 6.1\n"
+        let r = try Binary.run(["convert", "--now", Self.now], stdin: Data(text.utf8))
+        let e = try objects(r.stdout)
+        #expect(e.map { $0["category"] as? String } == ["unparsed", "syslog", "c", "unparsed", "unparsed"])
+        #expect(e[0]["summary"] as? String == "{ broken")
+        #expect(e[1]["summary"] as? String == "after")
+        #expect(e[3]["summary"] as? String == "trailing")  // kept once, not the whole line again
+        #expect(((e[4]["details"] as? [String: Any])?["format"] as? String) == "syslog")  // dmesg text is not JSON
+    }
+
     @Test func nulDelimitedGELF() throws {
         let docs = (1...3).map { #"{"version":"1.1","host":"h","short_message":"m\#($0)"}"# }
         let r = try Binary.run(["convert", "--format", "gelf", "--now", Self.now], stdin: Data((docs.joined(separator: "\0") + "\0").utf8))
