@@ -123,6 +123,9 @@ struct CEFCorpusTests {
         #expect(d1["devicecustomfloatingpoint1"] as? String == "1.23")
         let d2 = try #require(try translated(&t, "CEF:0|a|b|1|1|x|8|flexString1=1.23 flexString1=1.24 flexString1Label=Version")["details"] as? [String: Any])
         #expect(d2["version"] as? String == "1.24")
+        // A label that happens to start like a custom-field prefix keeps its text.
+        let d4 = try #require(try translated(&t, "CEF:0|a|b|1|1|x|8|cs2=abc cs2Label=csrf token")["details"] as? [String: Any])
+        #expect(d4["csrf token"] as? String == "abc")
         let d3 = try #require(try translated(&t, "CEF:0|Check Point|VPN-1|Check Point|Log|https|Unknown|act=Accept =0.0.0.0")["details"] as? [String: Any])
         #expect(d3["action"] as? String == "Accept =0.0.0.0")
     }

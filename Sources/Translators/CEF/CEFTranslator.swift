@@ -200,8 +200,9 @@ public struct CEFTranslator: Translator {
                         labelKey.removeAll(keepingCapacity: true)
                         for i in label.value { let c = bytes[i]; labelKey.append(c &- 65 < 26 ? c | 0x20 : c) }
                         bytes.append(contentsOf: labelKey)
+                        // A label is the device's own name for the field: prefix rules do not rewrite it.
                         labelKey.withUnsafeBufferPointer { lb in
-                            r.add(key: lb, keyStart: ls, value: pair.value, kind: .string, bytes: &bytes)
+                            r.add(key: lb, keyStart: ls, value: pair.value, kind: .string, prefixRules: false, bytes: &bytes)
                         }
                         continue
                     }

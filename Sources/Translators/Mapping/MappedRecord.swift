@@ -56,8 +56,9 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
     /// The value is `bytes[value]`: text, or JSON when `kind` is raw.
     /// With `lowercaseUnknown`, a key the mapping does not know is written lowercased.
     public mutating func add(key: UnsafeBufferPointer<UInt8>, keyStart: Int, value: Range<Int>, kind: ValueKind,
-                             lowercaseUnknown: Bool = false, bytes: inout [UInt8]) {
-        add(key: key, keyStart: keyStart, staticKey: nil, value: value, kind: kind, lowercaseUnknown: lowercaseUnknown, bytes: &bytes)
+                             lowercaseUnknown: Bool = false, prefixRules: Bool = true, bytes: inout [UInt8]) {
+        add(key: key, keyStart: keyStart, staticKey: nil, value: value, kind: kind, lowercaseUnknown: lowercaseUnknown,
+            prefixRules: prefixRules, bytes: &bytes)
     }
 
     /// Adds a field under one of the translator's own names (CEF header fields, say).
@@ -68,7 +69,8 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
 
     /// The general form: `staticKey`, when set, is where an unknown key is written from.
     @inline(__always) public mutating func add(key: UnsafeBufferPointer<UInt8>, keyStart: Int, staticKey: UnsafePointer<UInt8>?,
-                                               value: Range<Int>, kind: ValueKind, lowercaseUnknown: Bool, bytes: inout [UInt8]) {
+                                               value: Range<Int>, kind: ValueKind, lowercaseUnknown: Bool,
+                                               prefixRules: Bool = true, bytes: inout [UInt8]) {
         var out = OutKey.none
         var ks = UInt32(keyStart), kc = UInt32(key.count)
         var id = key.baseAddress.flatMap { view.id($0, key.count) }
@@ -88,7 +90,7 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
             exact = t != .none
         }
         // Prefix rules apply to any name without a rule of its own in this view.
-        if !exact, staticKey == nil, key.baseAddress != nil, view.hasPrefixRules {
+        if !exact, prefixRules, staticKey == nil, key.baseAddress != nil, view.hasPrefixRules {
             let hit: Int? = lowered
                 ? bytes.withUnsafeBufferPointer { b in Self.prefixRule(view, UnsafeBufferPointer(rebasing: b[Int(ks)..<Int(ks + kc)])) }
                 : Self.prefixRule(view, key)
