@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CFastPath
 
 /// Allocation-free JSON scanning for the record path: values are located and
@@ -142,6 +145,18 @@ public enum JSONScan {
         guard end >= 0 else { return nil }
         scratch.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[..<written])) }
         return end
+    }
+
+    /// A raw value to write on one line: `r` itself, or (when it spans lines) a compact copy
+    /// appended to `out`. Output is one event per line, so raw JSON must not carry a newline.
+    public static func oneLine(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, into out: inout [UInt8]) -> Range<Int> {
+        guard let base = p.baseAddress, r.count > 1,
+              memchr(base + r.lowerBound, 0x0A, r.count) != nil || memchr(base + r.lowerBound, 0x0D, r.count) != nil else { return r }
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: r.count))
+        let n = out.withUnsafeMutableBufferPointer { o in mds_json_copy_compact(o.baseAddress! + start, base + r.lowerBound, r.count) }
+        out.removeLast(r.count - n)
+        return start..<out.count
     }
 
     /// One member of an object, located in place.

@@ -82,6 +82,18 @@ import TestSupport
         #expect(((e[4]["details"] as? [String: Any])?["format"] as? String) == "syslog")  // dmesg text is not JSON
     }
 
+    @Test func prettyPrintedDocumentsGiveOneLineEvents() throws {
+        let gelf = "{\n  \"version\": \"1.1\",\n  \"host\": \"h\",\n  \"short_message\": \"m\",\n  \"_ctx\": {\n    \"a\": [1,\n 2]\n  }\n}\n"
+        let zeek = "{\n\"_path\": \"dns\", \"ts\": 1700000000,\n\"answers\": [\n\"a\",\n\"b\"]\n}\n"
+        let r = try Binary.run(["convert", "--now", Self.now], stdin: Data((gelf + zeek).utf8))
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n")
+        #expect(lines.count == 2)
+        let e = try objects(r.stdout)
+        #expect(((e[0]["details"] as? [String: Any])?["ctx"] as? [String: Any])?["a"] as? [Int] == [1, 2])
+        #expect((e[1]["details"] as? [String: Any])?["answers"] as? [String] == ["a", "b"])
+    }
+
     @Test func nulDelimitedGELF() throws {
         let docs = (1...3).map { #"{"version":"1.1","host":"h","short_message":"m\#($0)"}"# }
         let r = try Binary.run(["convert", "--format", "gelf", "--now", Self.now], stdin: Data((docs.joined(separator: "\0") + "\0").utf8))

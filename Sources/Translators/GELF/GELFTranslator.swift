@@ -58,6 +58,7 @@ public struct GELFTranslator: Translator {
                 @inline(__always) func isKey(_ s: StaticString) -> Bool { memcmp(key.baseAddress!, s.utf8Start, s.utf8CodeUnitCount) == 0 }
                 let isString = m.first == UInt8(ascii: "\"")
                 var value = m.value
+                if m.first == UInt8(ascii: "{") || m.first == UInt8(ascii: "[") { value = JSONScan.oneLine(p, m.value, into: &bytes) }
                 if isString {
                     value = (m.value.lowerBound + 1)..<(m.value.upperBound - 1)
                     if m.valueEscaped {

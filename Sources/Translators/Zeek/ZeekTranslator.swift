@@ -495,6 +495,8 @@ public struct ZeekTranslator: Translator {
                     if isTs, let t = Timestamp.parseISO8601(UnsafeBufferPointer(rebasing: p[body])), t.hasZone { ts = t.timestamp }
                 } else if isTs {
                     ts = Self.epoch(UnsafeBufferPointer(rebasing: p[m.value]))
+                } else if m.first == UInt8(ascii: "{") || m.first == UInt8(ascii: "[") {
+                    range = JSONScan.oneLine(p, m.value, into: &bytes)
                 }
                 if m.keyEscaped {
                     keyBuf.withUnsafeBufferPointer { key in
