@@ -317,86 +317,6 @@ static ptrdiff_t json_number_end(const uint8_t *p, size_t n, size_t i) {
     return (ptrdiff_t)i;
 }
 
-ptrdiff_t mds_json_value_end(const uint8_t *p, size_t n, size_t i, int max_depth) {
-    /* Iterative, with an explicit stack of container kinds. */
-    char stack[256];
-    int depth = 0;
-    if (max_depth > 255) max_depth = 255;
-    int expect_value = 1;
-    for (;;) {
-        i = json_space(p, n, i);
-        if (i >= n) return -1;
-        if (expect_value) {
-            uint8_t c = p[i];
-            if (c == '{' || c == '[') {
-                if (depth >= max_depth) return -1;
-                stack[depth++] = (char)c;
-                i = json_space(p, n, i + 1);
-                if (i >= n) return -1;
-                if ((c == '{' && p[i] == '}') || (c == '[' && p[i] == ']')) {
-                    depth--; i++;
-                    expect_value = 0;
-                    if (depth == 0) return (ptrdiff_t)i;
-                    continue;
-                }
-                if (c == '{') {
-                    if (p[i] != '"') return -1;
-                    int esc = 0;
-                    ptrdiff_t e = mds_json_string_end(p + i + 1, n - i - 1, &esc);
-                    if (e < 0) return -1;
-                    i = json_space(p, n, i + 1 + (size_t)e + 1);
-                    if (i >= n || p[i] != ':') return -1;
-                    i++;
-                }
-                continue;  /* expect a value */
-            } else if (c == '"') {
-                int esc = 0;
-                ptrdiff_t e = mds_json_string_end(p + i + 1, n - i - 1, &esc);
-                if (e < 0) return -1;
-                i = i + 1 + (size_t)e + 1;
-            } else if (c == 't') {
-                if (i + 4 > n || memcmp(p + i, "true", 4)) return -1;
-                i += 4;
-            } else if (c == 'f') {
-                if (i + 5 > n || memcmp(p + i, "false", 5)) return -1;
-                i += 5;
-            } else if (c == 'n') {
-                if (i + 4 > n || memcmp(p + i, "null", 4)) return -1;
-                i += 4;
-            } else {
-                ptrdiff_t e = json_number_end(p, n, i);
-                if (e < 0) return -1;
-                i = (size_t)e;
-            }
-            if (depth == 0) return (ptrdiff_t)i;
-            expect_value = 0;
-            continue;
-        }
-        /* after a value inside a container */
-        uint8_t c = p[i];
-        char top = stack[depth - 1];
-        if (c == ',') {
-            i = json_space(p, n, i + 1);
-            if (top == '{') {
-                if (i >= n || p[i] != '"') return -1;
-                int esc = 0;
-                ptrdiff_t e = mds_json_string_end(p + i + 1, n - i - 1, &esc);
-                if (e < 0) return -1;
-                i = json_space(p, n, i + 1 + (size_t)e + 1);
-                if (i >= n || p[i] != ':') return -1;
-                i++;
-            }
-            expect_value = 1;
-            continue;
-        }
-        if ((top == '{' && c == '}') || (top == '[' && c == ']')) {
-            depth--; i++;
-            if (depth == 0) return (ptrdiff_t)i;
-            continue;
-        }
-        return -1;
-    }
-}
 
 static size_t json_copy(uint8_t *dst, const uint8_t *src, size_t n, int lower) {
     /* src is valid JSON: a string right after '{' or ',' inside an object is a key. */
@@ -640,19 +560,23 @@ size_t mds_json_skip(const uint8_t *p, size_t n, size_t i) {
     return n;
 }
 
-ptrdiff_t mds_json_lower_copy_value(uint8_t *dst, const uint8_t *src, size_t n, size_t i, int max_depth, size_t *written) {
+/* Walks (validates) the JSON value at src[i]; with dst, also copies it compactly with object
+   keys lowercased. One walker serves both, so validation and copying cannot disagree. */
+static ptrdiff_t json_walk(uint8_t *dst, const uint8_t *src, size_t n, size_t i, int max_depth, size_t *written) {
     char stack[256];
     int depth = 0;
     uint8_t *out = dst;
     if (max_depth > 255) max_depth = 255;
     int expect_value = 1;
     *written = 0;
+#define EMIT(b) do { if (out) *out++ = (b); } while (0)
 #define COPY_STRING(lower) do { \
         int esc_ = 0; \
         ptrdiff_t e_ = mds_json_string_end(src + i + 1, n - i - 1, &esc_); \
         if (e_ < 0) return -1; \
         size_t len_ = (size_t)e_ + 2; \
-        if (lower) { \
+        if (!out) { \
+        } else if (lower) { \
             for (size_t k_ = 0; k_ < len_; k_++) { \
                 uint8_t b_ = src[i + k_]; \
                 if (b_ == '\\') { out[k_] = b_; out[k_ + 1] = src[i + k_ + 1]; k_++; continue; } \
@@ -661,7 +585,8 @@ ptrdiff_t mds_json_lower_copy_value(uint8_t *dst, const uint8_t *src, size_t n, 
         } else { \
             memcpy(out, src + i, len_); \
         } \
-        out += len_; i += len_; \
+        if (out) out += len_; \
+        i += len_; \
     } while (0)
     for (;;) {
         i = json_space(src, n, i);
@@ -671,14 +596,14 @@ ptrdiff_t mds_json_lower_copy_value(uint8_t *dst, const uint8_t *src, size_t n, 
             if (c == '{' || c == '[') {
                 if (depth >= max_depth) return -1;
                 stack[depth++] = (char)c;
-                *out++ = c;
+                EMIT(c);
                 i = json_space(src, n, i + 1);
                 if (i >= n) return -1;
                 if ((c == '{' && src[i] == '}') || (c == '[' && src[i] == ']')) {
-                    *out++ = src[i];
+                    EMIT(src[i]);
                     depth--; i++;
                     expect_value = 0;
-                    if (depth == 0) { *written = (size_t)(out - dst); return (ptrdiff_t)i; }
+                    if (depth == 0) { *written = out ? (size_t)(out - dst) : 0; return (ptrdiff_t)i; }
                     continue;
                 }
                 if (c == '{') {
@@ -686,7 +611,7 @@ ptrdiff_t mds_json_lower_copy_value(uint8_t *dst, const uint8_t *src, size_t n, 
                     COPY_STRING(1);
                     i = json_space(src, n, i);
                     if (i >= n || src[i] != ':') return -1;
-                    *out++ = ':';
+                    EMIT(':');
                     i++;
                 }
                 continue;
@@ -694,48 +619,58 @@ ptrdiff_t mds_json_lower_copy_value(uint8_t *dst, const uint8_t *src, size_t n, 
                 COPY_STRING(0);
             } else if (c == 't') {
                 if (i + 4 > n || memcmp(src + i, "true", 4)) return -1;
-                memcpy(out, "true", 4); out += 4; i += 4;
+                if (out) { memcpy(out, "true", 4); out += 4; } i += 4;
             } else if (c == 'f') {
                 if (i + 5 > n || memcmp(src + i, "false", 5)) return -1;
-                memcpy(out, "false", 5); out += 5; i += 5;
+                if (out) { memcpy(out, "false", 5); out += 5; } i += 5;
             } else if (c == 'n') {
                 if (i + 4 > n || memcmp(src + i, "null", 4)) return -1;
-                memcpy(out, "null", 4); out += 4; i += 4;
+                if (out) { memcpy(out, "null", 4); out += 4; } i += 4;
             } else {
                 ptrdiff_t e = json_number_end(src, n, i);
                 if (e < 0) return -1;
-                memcpy(out, src + i, (size_t)e - i); out += (size_t)e - i;
+                if (out) { memcpy(out, src + i, (size_t)e - i); out += (size_t)e - i; }
                 i = (size_t)e;
             }
-            if (depth == 0) { *written = (size_t)(out - dst); return (ptrdiff_t)i; }
+            if (depth == 0) { *written = out ? (size_t)(out - dst) : 0; return (ptrdiff_t)i; }
             expect_value = 0;
             continue;
         }
         uint8_t c = src[i];
         char top = stack[depth - 1];
         if (c == ',') {
-            *out++ = ',';
+            EMIT(',');
             i = json_space(src, n, i + 1);
             if (top == '{') {
                 if (i >= n || src[i] != '"') return -1;
                 COPY_STRING(1);
                 i = json_space(src, n, i);
                 if (i >= n || src[i] != ':') return -1;
-                *out++ = ':';
+                EMIT(':');
                 i++;
             }
             expect_value = 1;
             continue;
         }
         if ((top == '{' && c == '}') || (top == '[' && c == ']')) {
-            *out++ = c;
+            EMIT(c);
             depth--; i++;
-            if (depth == 0) { *written = (size_t)(out - dst); return (ptrdiff_t)i; }
+            if (depth == 0) { *written = out ? (size_t)(out - dst) : 0; return (ptrdiff_t)i; }
             continue;
         }
         return -1;
     }
 #undef COPY_STRING
+#undef EMIT
+}
+
+ptrdiff_t mds_json_lower_copy_value(uint8_t *dst, const uint8_t *src, size_t n, size_t i, int max_depth, size_t *written) {
+    return json_walk(dst, src, n, i, max_depth, written);
+}
+
+ptrdiff_t mds_json_value_end(const uint8_t *p, size_t n, size_t i, int max_depth) {
+    size_t w;
+    return json_walk(NULL, p, n, i, max_depth, &w);
 }
 
 static int hexval(uint8_t c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; }

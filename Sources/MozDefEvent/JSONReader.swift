@@ -187,7 +187,7 @@ public struct JSONReader {
                 } else if scalar >= 0xDC00 && scalar < 0xE000 {
                     scalar = 0xFFFD
                 }
-                appendUTF8(scalar, to: &out)
+                JSONScan.appendScalar(scalar, to: &out)
             default:
                 throw JSONReadError("invalid escape", offset: i - 1)
             }
@@ -211,19 +211,6 @@ public struct JSONReader {
         }
         i += 4
         return v
-    }
-
-    private func appendUTF8(_ v: UInt32, to out: inout [UInt8]) {
-        switch v {
-        case 0..<0x80: out.append(UInt8(v))
-        case 0x80..<0x800:
-            out.append(UInt8(0xC0 | v >> 6)); out.append(UInt8(0x80 | v & 0x3F))
-        case 0x800..<0x10000:
-            out.append(UInt8(0xE0 | v >> 12)); out.append(UInt8(0x80 | v >> 6 & 0x3F)); out.append(UInt8(0x80 | v & 0x3F))
-        default:
-            out.append(UInt8(0xF0 | v >> 18)); out.append(UInt8(0x80 | v >> 12 & 0x3F))
-            out.append(UInt8(0x80 | v >> 6 & 0x3F)); out.append(UInt8(0x80 | v & 0x3F))
-        }
     }
 
     private mutating func number() throws(JSONReadError) -> JSONValue {

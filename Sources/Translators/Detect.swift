@@ -67,13 +67,6 @@ public enum FormatDetector {
 public struct MozDefPassthrough: Translator {
     public init() {}
 
-    public func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext) throws(TranslationError) -> Event {
-        var e = Event(timestamp: context.received, category: "", summary: "")
-        var copy = self
-        try copy.translate(record, context: context, into: &e)
-        return e
-    }
-
     public mutating func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext, into e: inout Event) throws(TranslationError) {
         e.clear(timestamp: context.received)
         try withRecordCopy(record, into: &e.bytes) { p, bytes throws(TranslationError) in

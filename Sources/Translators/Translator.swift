@@ -24,15 +24,18 @@ public struct TranslationError: Error, Sendable, Equatable, CustomStringConverti
 
 /// bytes in → Event or TranslationError out, one record at a time.
 public protocol Translator: Sendable {
-    func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext) throws(TranslationError) -> Event
-    /// The same, refilling `event` in place so its storage is reused record after record.
-    /// Translators with state (a Zeek header, caches) update it here.
+    /// Translates one record, refilling `event` in place so its storage is reused record
+    /// after record. Translators with state (a Zeek header, caches) update it here.
     mutating func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext, into event: inout Event) throws(TranslationError)
 }
 
 extension Translator {
-    public mutating func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext, into event: inout Event) throws(TranslationError) {
-        event = try translate(record, context: context)
+    /// One record into a new event (tests, one-off use): the state is a copy's.
+    public func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext) throws(TranslationError) -> Event {
+        var copy = self
+        var e = Event(timestamp: context.received, category: "", summary: "")
+        try copy.translate(record, context: context, into: &e)
+        return e
     }
 }
 

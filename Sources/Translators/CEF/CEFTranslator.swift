@@ -144,13 +144,6 @@ public struct CEFTranslator: Translator {
         }
     }
 
-    public func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext) throws(TranslationError) -> Event {
-        var copy = self
-        var e = Event(timestamp: context.received, category: "", summary: "")
-        try copy.translate(record, context: context, into: &e)
-        return e
-    }
-
     public mutating func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext, into e: inout Event) throws(TranslationError) {
         e.clear(timestamp: context.received)
         // Scratch storage lives in the translator between records (no allocation per record).
@@ -165,10 +158,8 @@ public struct CEFTranslator: Translator {
             swap(&labelIndex, &labelScratch)
             swap(&labelKey, &labelKeyScratch)
         }
-        var r = self.record
-        self.record = MappedRecord(view: mapping.global)  // keep one copy of the storage alive below
+        var r = MappedRecord.take(&self.record, view: mapping.global)
         defer { self.record = r }
-        r.reset(view: mapping.global)
         // Locals: the closure then retains nothing per use.
         let keys = Unmanaged.passUnretained(self.keys), headerKeys = self.headerKeys, lenientSyslog = self.lenientSyslog
         try withRecordCopy(record, into: &e.bytes) { p, bytes throws(TranslationError) in

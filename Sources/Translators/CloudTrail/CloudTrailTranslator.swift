@@ -29,19 +29,10 @@ public struct CloudTrailTranslator: Translator {
         keys = KeyCache(view: mapping.global, transform: .lowercase)
     }
 
-    public func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext) throws(TranslationError) -> Event {
-        var copy = self
-        var e = Event(timestamp: context.received, category: "", summary: "")
-        try copy.translate(record, context: context, into: &e)
-        return e
-    }
-
     public mutating func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext, into e: inout Event) throws(TranslationError) {
         e.clear(timestamp: context.received)
-        var r = self.record
-        self.record = MappedRecord(view: mapping.global)
+        var r = MappedRecord.take(&self.record, view: mapping.global)
         defer { self.record = r }
-        r.reset(view: mapping.global)
         var lower = self.lower
         self.lower = []
         var copyRoom = self.copyRoom

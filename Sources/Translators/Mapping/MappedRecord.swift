@@ -34,6 +34,15 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
 
     public init(view: View) { self.view = view }
 
+    /// The translator's record storage, moved out for one record and reset to `view`
+    /// (put it back when done: its buffers are reused).
+    public static func take(_ slot: inout MappedRecord, view: View) -> MappedRecord {
+        var r = MappedRecord(view: view)
+        swap(&r, &slot)
+        r.reset(view: view)
+        return r
+    }
+
     public mutating func reset(view: View) {
         if self.view !== view { self.view = view }
         fields.removeAll(keepingCapacity: true)

@@ -16,12 +16,6 @@ public struct SyslogTranslator: Translator {
         self.mapping = mapping.flatMap { $0.file.rules.isEmpty ? nil : $0 }
     }
 
-    public func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext) throws(TranslationError) -> Event {
-        var e = Event(timestamp: context.received, category: "", summary: "")
-        try translate(record, context: context, into: &e)
-        return e
-    }
-
     public func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext, into e: inout Event) throws(TranslationError) {
         let m: SyslogMessage
         do {

@@ -75,13 +75,6 @@ public struct ZeekTranslator: Translator {
         return p.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" } ? p : nil
     }
 
-    public func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext) throws(TranslationError) -> Event {
-        var copy = self
-        var e = Event(timestamp: context.received, category: "", summary: "")
-        try copy.translate(record, context: context, into: &e)
-        return e
-    }
-
     /// Header and comment lines fill the state and produce no event: the caller sees
     /// `TranslationError.noEvent`.
     public mutating func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext, into e: inout Event) throws(TranslationError) {
