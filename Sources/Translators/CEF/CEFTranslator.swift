@@ -237,15 +237,10 @@ public struct CEFTranslator: Translator {
             if !found, let ts = header?.timestamp { e.timestamp = ts }
             e.severity = bytes.withUnsafeBufferPointer { b in Self.severity(UnsafeBufferPointer(rebasing: b[parsed.header[6]])) }
         }
-        r.finish(into: &e)
-        e.categoryText = r.top(.category, bytes: &e.bytes) ?? .literal("cef")
-        e.summaryText = r.top(.summary, bytes: &e.bytes) ?? .slice(parsed.header[5])
-        if let h = r.top(.hostname, bytes: &e.bytes) { e.hostnameText = h }
-        if let v = r.top(.processname, bytes: &e.bytes) { e.processnameText = v }
-        if let v = r.top(.processid, bytes: &e.bytes) { e.processidText = v }
-        e.sourceText = r.top(.source, bytes: &e.bytes)
-        if e.sourceText == nil { e.setSource(context.source) }
-        e.tags = r.view.tags
+        e.categoryText = .literal("cef")
+        e.summaryText = .slice(parsed.header[5])
+        e.setSource(context.source)
+        r.complete(&e)
     }
 
     static let labelSuffix: StaticString = "Label"

@@ -192,14 +192,9 @@ public struct CloudTrailTranslator: Translator {
             }
             if !r.has("success") { Self.addRaw(&r, "success", success ? "true" : "false", &bytes) }
         }
-        r.finish(into: &e)
-        e.categoryText = r.top(.category, bytes: &e.bytes) ?? .literal("cloudtrail")
-        e.summaryText = r.top(.summary, bytes: &e.bytes) ?? .literal("")
-        if let v = r.top(.hostname, bytes: &e.bytes) { e.hostnameText = v }
-        if let v = r.top(.processname, bytes: &e.bytes) { e.processnameText = v }
-        if let v = r.top(.processid, bytes: &e.bytes) { e.processidText = v }
-        e.sourceText = r.top(.source, bytes: &e.bytes) ?? .literal("cloudtrail")
-        e.tags = r.view.tags
+        e.categoryText = .literal("cloudtrail")
+        e.sourceText = .literal("cloudtrail")
+        r.complete(&e)
     }
 
     /// MozDef's cloudtrail plugin rewrites (raw_value wrapping, htmlpart cut), for the keys it names.

@@ -105,7 +105,6 @@ public struct GELFTranslator: Translator {
         }
         // GELF 1.1: level defaults to 1 (ALERT).
         e.severity = level ?? .alert
-        r.finish(into: &e)
         if let host { e.hostnameText = .slice(host) }
         if let short {
             e.summaryText = .slice(short)
@@ -114,14 +113,9 @@ public struct GELFTranslator: Translator {
             while end < full.upperBound, e.bytes[end] != 0x0A { end += 1 }
             e.summaryText = .slice(full.lowerBound..<end)
         }
-        if let v = r.top(.summary, bytes: &e.bytes) { e.summaryText = v }
-        e.categoryText = r.top(.category, bytes: &e.bytes) ?? .literal("gelf")
-        if let v = r.top(.hostname, bytes: &e.bytes) { e.hostnameText = v }
-        if let v = r.top(.processname, bytes: &e.bytes) { e.processnameText = v }
-        if let v = r.top(.processid, bytes: &e.bytes) { e.processidText = v }
-        e.sourceText = r.top(.source, bytes: &e.bytes)
-        if e.sourceText == nil { e.setSource(context.source) }
-        e.tags = r.view.tags
+        e.categoryText = .literal("gelf")
+        e.setSource(context.source)
+        r.complete(&e)
     }
 
     /// Fields GELF 1.1 defines (facility, line and file are deprecated but still sent).

@@ -446,6 +446,19 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
         }
     }
 
+    /// Writes the details, then the top-level fields the mapping has rules for, over the
+    /// translator's own values (set before this call), and the mapping's tags.
+    public mutating func complete(_ e: inout Event) {
+        finish(into: &e)
+        if let v = top(.category, bytes: &e.bytes) { e.categoryText = v }
+        if let v = top(.summary, bytes: &e.bytes) { e.summaryText = v }
+        if let v = top(.hostname, bytes: &e.bytes) { e.hostnameText = v }
+        if let v = top(.processname, bytes: &e.bytes) { e.processnameText = v }
+        if let v = top(.processid, bytes: &e.bytes) { e.processidText = v }
+        if let v = top(.source, bytes: &e.bytes) { e.sourceText = v }
+        e.tags = view.tags
+    }
+
     /// The text of a top-level field from the first rule that applies, as a range of
     /// the event's bytes (or a constant); nil when no rule applies.
     public mutating func top(_ which: MappingFile.TopField, bytes: inout [UInt8]) -> Text? {

@@ -73,15 +73,10 @@ public struct SyslogTranslator: Translator {
                 }
             }
         }
-        r.finish(into: &e)
+        let tags = e.tags
+        r.complete(&e)
         e.detailFields.append(contentsOf: nested)
-        if let v = r.top(.category, bytes: &e.bytes) { e.categoryText = v }
-        if let v = r.top(.summary, bytes: &e.bytes) { e.summaryText = v }
-        if let v = r.top(.hostname, bytes: &e.bytes) { e.hostnameText = v }
-        if let v = r.top(.processname, bytes: &e.bytes) { e.processnameText = v }
-        if let v = r.top(.processid, bytes: &e.bytes) { e.processidText = v }
-        if let v = r.top(.source, bytes: &e.bytes) { e.sourceText = v }
-        for t in r.view.tags where !e.tags.contains(t) { e.tags.append(t) }
+        e.tags = tags + r.view.tags.filter { !tags.contains($0) }
     }
 
     /// RFC 3164 §4.3.3: a relay that receives no PRI assumes 13 (user.notice).

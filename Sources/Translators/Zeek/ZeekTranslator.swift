@@ -506,18 +506,12 @@ public struct ZeekTranslator: Translator {
     }
 
     mutating func finish(_ r: inout MappedRecord, _ e: inout Event, sourceSet: Bool = false) {
-        r.finish(into: &e)
-        e.categoryText = r.top(.category, bytes: &e.bytes) ?? .literal("zeek")
-        e.summaryText = r.top(.summary, bytes: &e.bytes) ?? .literal("")
-        if let v = r.top(.hostname, bytes: &e.bytes) { e.hostnameText = v }
-        if let v = r.top(.processname, bytes: &e.bytes) { e.processnameText = v }
-        if let v = r.top(.processid, bytes: &e.bytes) { e.processidText = v }
-        if let v = r.top(.source, bytes: &e.bytes) {
-            e.sourceText = v
-        } else if !sourceSet {
+        e.categoryText = .literal("zeek")
+        if !sourceSet {
+            // The source is the log type.
             if let p = viewPath { e.setSource(p) } else { e.sourceText = .literal("zeek") }
         }
-        e.tags = r.view.tags
+        r.complete(&e)
     }
 }
 
