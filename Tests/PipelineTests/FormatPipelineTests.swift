@@ -115,6 +115,15 @@ import TestSupport
         #expect(try objects(q.stdout).first?["source"] as? String == "conn")
     }
 
+    @Test func emptyZeekSeparatorsAreRefusedNotFatal() throws {
+        let text = "#separator \n#set_separator\t\n#fields\ta\tb\n#types\tset[string]\tstring\nx,y\tz\n"
+        let r = try Binary.run(["convert", "--format", "zeek"], stdin: Data(text.utf8))
+        #expect(r.status == 0)
+        let e = try objects(r.stdout)
+        #expect(e.map { $0["category"] as? String } == ["unparsed", "unparsed", "zeek"])
+        #expect((e[2]["details"] as? [String: Any])?["a"] as? [String] == ["x", "y"])  // the last good separators stay
+    }
+
     @Test func badMappingsAreRefusedBeforeAnyInput() throws {
         let dir = tmp.path("maps")
         try tmp.write("maps/zeek.map", Array("category bro\n[conn]\nsummary \"{history\"\n".utf8))

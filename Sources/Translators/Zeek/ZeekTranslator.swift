@@ -117,11 +117,17 @@ public struct ZeekTranslator: Translator {
             return UnsafeBufferPointer(rebasing: h[(w.count + separator.count)...])
         }
         if h.starts(with: "separator ".utf8) {
-            separator = Self.decodeEscapes(UnsafeBufferPointer(rebasing: h[10...]))
-            guard !separator.isEmpty else { throw TranslationError("Zeek header: empty #separator") }
+            let sep = Self.decodeEscapes(UnsafeBufferPointer(rebasing: h[10...]))
+            guard !sep.isEmpty else { throw TranslationError("Zeek header: empty #separator") }
+            separator = sep
             return
         }
-        if let v = value(after: "set_separator") { setSeparator = Self.decodeEscapes(v); return }
+        if let v = value(after: "set_separator") {
+            let sep = Self.decodeEscapes(v)
+            guard !sep.isEmpty else { throw TranslationError("Zeek header: empty #set_separator") }
+            setSeparator = sep
+            return
+        }
         if let v = value(after: "empty_field") { emptyField = Self.decodeEscapes(v); return }
         if let v = value(after: "unset_field") { unsetField = Self.decodeEscapes(v); return }
         if let v = value(after: "path") {
