@@ -65,9 +65,17 @@ public struct CEFTranslator: Translator {
         while out.header.count < 7 {
             let s = i
             var escaped = false
-            while i < p.count, p[i] != UInt8(ascii: "|") {
-                if p[i] == UInt8(ascii: "\\"), i + 1 < p.count { escaped = true; i += 1 }
-                i += 1
+            // The next '|' (memchr); a backslash before it means escapes to undo.
+            while i < p.count {
+                guard let hit = memchr(p.baseAddress! + i, Int32(UInt8(ascii: "|")), p.count - i) else { i = p.count; break }
+                let bar = p.baseAddress!.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                if memchr(p.baseAddress! + i, Int32(UInt8(ascii: "\\")), bar - i) == nil { i = bar; break }
+                // Escapes in this stretch: walk it byte by byte.
+                while i < p.count, p[i] != UInt8(ascii: "|") {
+                    if p[i] == UInt8(ascii: "\\"), i + 1 < p.count { escaped = true; i += 1 }
+                    i += 1
+                }
+                break
             }
             guard i < p.count else {
                 throw TranslationError("CEF header: found \(out.header.count) of 7 required '|'-terminated fields")

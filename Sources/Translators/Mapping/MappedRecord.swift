@@ -382,14 +382,17 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
         var details: [DetailField] = []
         swap(&details, &e.detailFields)
         details.removeAll(keepingCapacity: true)
+        details.reserveCapacity(fields.count + 2)
         let names = view.names
         var parents: [Int32] = []
-        for f in fields where f.kind != .removed {
-            if f.key.parent >= 0 {
-                if !parents.contains(f.key.parent) { parents.append(f.key.parent) }
-                continue
+        fields.withUnsafeBufferPointer { fs in
+            for f in fs where f.kind != .removed {
+                if f.key.parent >= 0 {
+                    if !parents.contains(f.key.parent) { parents.append(f.key.parent) }
+                    continue
+                }
+                details.append(Self.detail(f, names))
             }
-            details.append(Self.detail(f, names))
         }
         for p in parents {
             let pn = names.bytes(p)
@@ -402,6 +405,9 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
 
     @inline(__always) static func detail(_ f: Field, _ names: NameTable) -> DetailField {
         let kind: DetailField.Kind = f.kind == .string ? .slice : .raw
+        if let kp = f.keyPointer {  // resolved ahead (the output name's bytes)
+            return DetailField(kind: kind, keyPointer: kp, keyCount: f.keyCount, valuePointer: f.pointer, a: f.a, b: f.b)
+        }
         if f.key.id >= 0 {
             let n = names.bytes(f.key.id)
             return DetailField(kind: kind, keyPointer: n.pointer, keyCount: UInt32(n.count), valuePointer: f.pointer, a: f.a, b: f.b)

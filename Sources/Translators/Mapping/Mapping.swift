@@ -403,6 +403,12 @@ public final class View: @unchecked Sendable {
             }
         }
         if r.out.parent < 0, r.out.id >= 0 { r.rule = rules[Int(r.out.id)] }
+        if r.out.id >= 0 {
+            // The output name's own bytes: written without a table lookup per record.
+            let n = names.bytes(r.out.id)
+            r.keyPointer = n.pointer
+            r.keyCount = UInt32(n.count)
+        }
         return r
     }
 }
