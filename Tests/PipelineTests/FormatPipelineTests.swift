@@ -124,6 +124,14 @@ import TestSupport
         #expect((e[2]["details"] as? [String: Any])?["a"] as? [String] == ["x", "y"])  // the last good separators stay
     }
 
+    @Test func zeekFieldNamesThatAreNotUTF8AreRepaired() throws {
+        var text = Array("#separator \\x09\n#fields\td".utf8) + [0xC9] + Array("ta\tc\n#types\tstring\tcount\nTest1\t42\n".utf8)
+        text += Array("x\n".utf8)
+        let r = try Binary.run(["convert", "--format", "zeek"], stdin: Data(text))
+        let e = try objects(r.stdout)  // every line parses as JSON
+        #expect((e[0]["details"] as? [String: Any])?["d\u{FFFD}ta"] as? String == "Test1")
+    }
+
     @Test func badMappingsAreRefusedBeforeAnyInput() throws {
         let dir = tmp.path("maps")
         try tmp.write("maps/zeek.map", Array("category bro\n[conn]\nsummary \"{history\"\n".utf8))

@@ -136,7 +136,12 @@ public struct ZeekTranslator: Translator {
             return
         }
         if let v = value(after: "fields") {
-            columns = split(v).map { Column(name: Array(v[$0]), kind: .string) }
+            // Names become JSON keys: bytes that are not UTF-8 are repaired here, once.
+            columns = split(v).map { r in
+                let raw = UnsafeBufferPointer(rebasing: v[r])
+                let name = UTF8Validation.isValid(raw) ? Array(raw) : Array(String(decoding: raw, as: UTF8.self).utf8)
+                return Column(name: name, kind: .string)
+            }
             haveTypes = false
             tsColumn = columns.firstIndex { $0.name.elementsEqual("ts".utf8) }
             plan()
