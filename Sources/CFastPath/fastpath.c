@@ -318,12 +318,9 @@ static ptrdiff_t json_number_end(const uint8_t *p, size_t n, size_t i) {
 }
 
 
-static size_t json_copy(uint8_t *dst, const uint8_t *src, size_t n, int lower) {
-    /* src is valid JSON: a string right after '{' or ',' inside an object is a key. */
-    char stack[256];
-    int depth = 0;
+static size_t json_copy(uint8_t *dst, const uint8_t *src, size_t n) {
+    /* src is valid JSON: copy it without the whitespace between tokens. */
     uint8_t *out = dst;
-    int key_next = 0;
     size_t i = 0;
     while (i < n) {
         uint8_t c = src[i];
@@ -331,26 +328,11 @@ static size_t json_copy(uint8_t *dst, const uint8_t *src, size_t n, int lower) {
         if (c == '"') {
             int esc = 0;
             ptrdiff_t e = mds_json_string_end(src + i + 1, n - i - 1, &esc);
-            size_t len = (size_t)e + 2;
-            if (key_next && lower) {
-                for (size_t k = 0; k < len; k++) {
-                    uint8_t b = src[i + k];
-                    /* ASCII letters only; an escape's letter (\\n, \\u00XX) must stay as is */
-                    if (b == '\\') { out[k] = b; if (k + 1 < len) { out[k + 1] = src[i + k + 1]; k++; } continue; }
-                    out[k] = (b >= 'A' && b <= 'Z') ? (uint8_t)(b | 0x20) : b;
-                }
-            } else {
-                memcpy(out, src + i, len);
-            }
+            size_t len = e < 0 ? n - i : (size_t)e + 2;
+            memcpy(out, src + i, len);
             out += len; i += len;
-            key_next = 0;
             continue;
         }
-        if (c == '{') { if (depth < 255) stack[depth] = '{'; depth++; key_next = 1; }
-        else if (c == '[') { if (depth < 255) stack[depth] = '['; depth++; key_next = 0; }
-        else if (c == '}' || c == ']') { depth--; key_next = 0; }
-        else if (c == ',') { key_next = depth > 0 && depth <= 255 && stack[depth - 1] == '{'; }
-        else if (c == ':') { key_next = 0; }
         *out++ = c; i++;
     }
     return (size_t)(out - dst);
@@ -477,8 +459,7 @@ int mds_split(mds_splitter *s, const uint8_t *src, size_t n, size_t *pos) {
     return MDS_SPLIT_MORE;
 }
 
-size_t mds_json_copy_lower_keys(uint8_t *dst, const uint8_t *src, size_t n) { return json_copy(dst, src, n, 1); }
-size_t mds_json_copy_compact(uint8_t *dst, const uint8_t *src, size_t n) { return json_copy(dst, src, n, 0); }
+size_t mds_json_copy_compact(uint8_t *dst, const uint8_t *src, size_t n) { return json_copy(dst, src, n); }
 
 /* ---- CEF extension splitting ---- */
 

@@ -121,16 +121,6 @@ public enum JSONScan {
         }
     }
 
-    /// Appends the valid JSON value p[r] compactly with its object keys lowercased.
-    public static func appendLowercasingKeys(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, to out: inout [UInt8]) {
-        let start = out.count
-        out.append(contentsOf: repeatElement(0, count: r.count))
-        let n = out.withUnsafeMutableBufferPointer { o in
-            mds_json_copy_lower_keys(o.baseAddress! + start, p.baseAddress! + r.lowerBound, r.count)
-        }
-        out.removeLast(r.count - n)
-    }
-
     /// Validates the object or array at p[i] and appends it compactly with its keys lowercased;
     /// returns the end of the value in p, or nil (nothing appended) when it is not valid JSON.
     /// `scratch` is working room kept by the caller between calls.

@@ -58,10 +58,8 @@ ptrdiff_t mds_json_string_end(const uint8_t *p, size_t n, int *escaped);
 /// The end (exclusive) of the JSON value at p[i] (no leading space), validated, nested at
 /// most `max_depth` deep, or -1.
 ptrdiff_t mds_json_value_end(const uint8_t *p, size_t n, size_t i, int max_depth);
-/// Copies the valid JSON value src[0..<n] compactly (insignificant space removed) with every
-/// object key's ASCII letters lowercased. dst needs n bytes. Returns the bytes written.
-size_t mds_json_copy_lower_keys(uint8_t *dst, const uint8_t *src, size_t n);
-/// The same copy without changing keys.
+/// Copies the valid JSON value src[0..<n] compactly (insignificant space removed).
+/// dst needs n bytes. Returns the bytes written.
 size_t mds_json_copy_compact(uint8_t *dst, const uint8_t *src, size_t n);
 
 /// Splits a stream of JSON text into records without holding whole documents:

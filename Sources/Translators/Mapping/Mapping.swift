@@ -369,8 +369,6 @@ public final class View: @unchecked Sendable {
         names.lookup(p, n)
     }
 
-    public var hasSummary: Bool { !tops[MappingFile.TopField.summary.index].isEmpty }
-
     /// Where a source key goes, worked out once (for keys that repeat record after
     /// record: Zeek columns). `stable` holds the key's bytes for as long as the events
     /// need them; `intern` keeps a derived name (a prefix rename) just as long.

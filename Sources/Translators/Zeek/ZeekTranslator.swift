@@ -203,19 +203,7 @@ public struct ZeekTranslator: Translator {
 
     func split(_ v: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
         var out: [Range<Int>] = []
-        var s = 0
-        var i = 0
-        let sep = separator
-        while i + sep.count <= v.count {
-            if v[i] == sep[0], sep.count == 1 || v[i..<(i + sep.count)].elementsEqual(sep) {
-                out.append(s..<i)
-                i += sep.count
-                s = i
-            } else {
-                i += 1
-            }
-        }
-        out.append(s..<v.count)
+        Self.split(v, separator, into: &out)
         return out
     }
 
