@@ -30,7 +30,7 @@ public struct CEFTranslator: Translator {
         self.mapping = mapping
         self.syslog = syslog
         lenientSyslog = SyslogParser(strict: false, zone: syslog.zone, referenceTime: syslog.referenceTime)
-        keys = KeyCache(view: mapping.global, transform: .lowercaseUnknown)
+        keys = KeyCache(view: mapping.global, transform: .lowercaseUnknown, classify: Self.timeKey)
         let cache = keys
         headerKeys = Self.headerNames.map { n in cache.resolve(UnsafeBufferPointer(start: n.utf8Start, count: n.utf8CodeUnitCount))! }
         record = MappedRecord(view: mapping.global)
@@ -206,20 +206,16 @@ public struct CEFTranslator: Translator {
                         continue
                     }
                 }
-                @inline(__always) func isKey(_ s: StaticString) -> Bool { memcmp(key.baseAddress!, s.utf8Start, s.utf8CodeUnitCount) == 0 }
-                switch key.count {
-                case 2 where key[0] == UInt8(ascii: "r") && key[1] == UInt8(ascii: "t"): times.rt = pair.value
-                case 3 where isKey("end"): times.end = pair.value
-                case 3 where isKey("dtz"): times.dtz = pair.value
-                case 5 where isKey("start"): times.start = pair.value
-                case 7 where isKey("endTime"): times.end = pair.value
-                case 9 where isKey("startTime"): times.start = pair.value
-                case 14 where isKey("deviceTimeZone"): times.dtz = pair.value
-                case 17 where isKey("deviceReceiptTime"): times.rt = pair.value
+                let resolved = keys._withUnsafeGuaranteedRef { $0.resolve(key) }
+                switch resolved?.tag ?? Self.timeKey(key) {
+                case TimeKey.rt: times.rt = pair.value
+                case TimeKey.start: times.start = pair.value
+                case TimeKey.end: times.end = pair.value
+                case TimeKey.dtz: times.dtz = pair.value
                 default: break
                 }
-                if let k = keys._withUnsafeGuaranteedRef({ $0.resolve(key) }) {
-                    r.add(k, value: pair.value, kind: .string, bytes: &bytes)
+                if let resolved {
+                    r.add(resolved, value: pair.value, kind: .string, bytes: &bytes)
                 } else {
                     r.add(key: key, keyStart: pair.key.lowerBound, value: pair.value, kind: .string, lowercaseUnknown: true, bytes: &bytes)
                 }
@@ -252,6 +248,21 @@ public struct CEFTranslator: Translator {
     }
 
     static let labelSuffix: StaticString = "Label"
+
+    /// The keys that carry the event's time, short and long names (tags in the key cache).
+    enum TimeKey {
+        static let rt: UInt8 = 1, start: UInt8 = 2, end: UInt8 = 3, dtz: UInt8 = 4
+    }
+
+    @Sendable static func timeKey(_ key: UnsafeBufferPointer<UInt8>) -> UInt8 {
+        switch String(decoding: key, as: UTF8.self) {
+        case "rt", "deviceReceiptTime": TimeKey.rt
+        case "start", "startTime": TimeKey.start
+        case "end", "endTime": TimeKey.end
+        case "dtz", "deviceTimeZone": TimeKey.dtz
+        default: 0
+        }
+    }
 
     /// CEF severity (0-10 or a name) → MozDef severity. See mozdef-ship(1).
     public static func severity(_ v: UnsafeBufferPointer<UInt8>) -> Severity? {

@@ -422,6 +422,8 @@ public struct ResolvedKey: @unchecked Sendable {
     var keyStart: UInt32 = 0
     /// False for a cached key the cache cannot serve (see KeyCache.resolve).
     var usable = true
+    /// The translator's own label for the source key (KeyCache's classifier), 0 by default.
+    public var tag: UInt8 = 0
     var rule: View.FieldRule?
 }
 
@@ -463,10 +465,15 @@ public final class KeyCache: @unchecked Sendable {
         case lowercase
     }
 
-    public init(view: View, transform: Transform, limit: Int = 4096) {
+    /// Labels a source key for the translator (CEF: which keys carry times), once per key.
+    let classify: @Sendable (UnsafeBufferPointer<UInt8>) -> UInt8
+
+    public init(view: View, transform: Transform, limit: Int = 4096,
+                classify: @escaping @Sendable (UnsafeBufferPointer<UInt8>) -> UInt8 = { _ in 0 }) {
         self.view = view
         self.transform = transform
         self.limit = limit
+        self.classify = classify
         capacity = 64
         mask = 255
         slots = .allocate(capacity: 256)
@@ -488,7 +495,8 @@ public final class KeyCache: @unchecked Sendable {
     }
 
     /// The resolution of `key`, from the cache or worked out now; nil past the limit or for a
-    /// key that would need JSON escaping (the caller then adds it the general way).
+    /// key that would need JSON escaping (the caller then adds it the general way, and
+    /// classifies it itself).
     @inline(__always) public func resolve(_ key: UnsafeBufferPointer<UInt8>) -> ResolvedKey? {
         guard let base = key.baseAddress else { return nil }
         let h = NameTable.hash(base, key.count)
@@ -521,6 +529,7 @@ public final class KeyCache: @unchecked Sendable {
         resolved = name.withUnsafeBufferPointer { view.resolve($0, stable: stable, intern: keep) }
         // A name that would need JSON escaping is not written from here: leave it to the caller.
         if name.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) { resolved.usable = false }
+        resolved.tag = raw.withUnsafeBufferPointer { classify($0) }
         let stored = keep(raw)
         if entries.count == capacity {
             let n = capacity * 2
