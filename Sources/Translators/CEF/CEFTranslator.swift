@@ -136,8 +136,16 @@ public struct CEFTranslator: Translator {
             let b = bytes.count
             var i = vs
             while i < ve {
+                // Plain runs are copied whole; only the escapes are looked at.
+                guard let hit = memchr(base + i, 0x5C, ve - i) else {
+                    bytes.append(contentsOf: UnsafeBufferPointer(rebasing: p[i..<ve]))
+                    break
+                }
+                let k = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                if k > i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: p[i..<k])) }
+                i = k
                 var c = p[i]
-                if c == UInt8(ascii: "\\"), i + 1 < ve {
+                if i + 1 < ve {
                     switch p[i + 1] {
                     case UInt8(ascii: "="), UInt8(ascii: "\\"): c = p[i + 1]; i += 1
                     case UInt8(ascii: "n"): c = 0x0A; i += 1
