@@ -197,8 +197,8 @@ public final class ConvertJob {
         while let line = try reader.next() {
             bytesSeen &+= line.count &+ 1
             // NUL-delimited GELF (as GELF over TCP frames it): each piece is a record.
-            if !splitting, format == .gelf || format == .auto, let base = line.baseAddress, memchr(base, 0, line.count) != nil,
-               line.first == UInt8(ascii: "{") {
+            if !splitting, format == .gelf || format == .auto, line.first == UInt8(ascii: "{"),
+               let base = line.baseAddress, memchr(base, 0, line.count) != nil {
                 var s = 0
                 for i in 0...line.count where i == line.count || line[i] == 0 {
                     if i > s {
