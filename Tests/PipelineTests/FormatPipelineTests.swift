@@ -115,6 +115,11 @@ import TestSupport
         #expect(try objects(q.stdout).first?["source"] as? String == "conn")
     }
 
+    @Test func zeekTsIsTheTimeEvenWithoutTypes() throws {
+        let r = try Binary.run(["convert", "--format", "zeek"], stdin: Data("#separator \\x09\n#fields\tts\tuid\n1700000000.5\tC1\n".utf8))
+        #expect(try objects(r.stdout).first?["utctimestamp"] as? String == "2023-11-14T22:13:20.500000+00:00")
+    }
+
     @Test func emptyZeekSeparatorsAreRefusedNotFatal() throws {
         let text = "#separator \n#set_separator\t\n#fields\ta\tb\n#types\tset[string]\tstring\nx,y\tz\n"
         let r = try Binary.run(["convert", "--format", "zeek"], stdin: Data(text.utf8))

@@ -309,9 +309,10 @@ public struct ZeekTranslator: Translator {
                     key.keyPointer = nil
                     key.keyStart = UInt32(ks)
                 }
+                // "ts" is the event time, typed or not (a log without #types still has it).
+                if col.isTs { ts = Self.epoch(v) }
                 switch col.kind {
                 case .number, .time:
-                    if col.isTs, case .time = col.kind { ts = Self.epoch(v) }
                     if v.count > 0, JSONScan.numberLength(v, 0) == v.count {
                         r.add(key, value: c, kind: .raw, bytes: &bytes)
                     } else {
