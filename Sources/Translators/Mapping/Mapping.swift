@@ -25,7 +25,6 @@ public final class Mapping: @unchecked Sendable {
             s[name] = try View(file: file, section: name, names: names)
         }
         sections = s
-        names.freeze()
         global.freeze()
         for v in s.values { v.freeze() }
     }
@@ -90,7 +89,7 @@ final class NameTable: @unchecked Sendable {
         hashes.append(Self.hash(p, a.count))
         if names.count * 2 > slots.count { rehash(slots.count * 2) } else { insert(id) }
         a.removeAll()
-        if rawSlots != nil { freeze() }
+        freeze()  // the lookup tables follow every new name (a few hundred, at start only)
         return id
     }
 
@@ -106,9 +105,8 @@ final class NameTable: @unchecked Sendable {
         for i in 0..<names.count { insert(Int32(i)) }
     }
 
-    /// The id of these bytes, or nil.
-    /// The tables again as plain memory, once the mapping is built: reading them on the
-    /// record path then costs no reference counting (arrays in a class would).
+    /// The tables again as plain memory, refreshed after each new name: lookups read only
+    /// these, so the record path pays no reference counting (arrays in a class would).
     private var rawSlots: UnsafeMutablePointer<Int32>?
     private var rawHashes: UnsafeMutablePointer<UInt64>?
     private var rawPointers: UnsafeMutablePointer<(pointer: UnsafePointer<UInt8>, count: Int)>?
@@ -132,9 +130,10 @@ final class NameTable: @unchecked Sendable {
 
     deinit { unfreeze() }
 
+    /// The id of these bytes, or nil.
     @inline(__always) func lookup(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int32? {
         let h = Self.hash(p, n)
-        guard let sl = rawSlots, let hs = rawHashes, let ps = rawPointers else { return lookupBuilding(p, n, h) }
+        guard let sl = rawSlots, let hs = rawHashes, let ps = rawPointers else { return nil }  // no names yet
         var k = Int(truncatingIfNeeded: h) & rawMask
         while true {
             let id = sl[k]
@@ -142,18 +141,6 @@ final class NameTable: @unchecked Sendable {
             let i = Int(id)
             if hs[i] == h, ps[i].count == n, memcmp(ps[i].pointer, p, n) == 0 { return id }
             k = (k + 1) & rawMask
-        }
-    }
-
-    private func lookupBuilding(_ p: UnsafePointer<UInt8>, _ n: Int, _ h: UInt64) -> Int32? {
-        let mask = slots.count - 1
-        var k = Int(truncatingIfNeeded: h) & mask
-        while true {
-            let id = slots[k]
-            if id < 0 { return nil }
-            let i = Int(id)
-            if hashes[i] == h, pointers[i].count == n, memcmp(pointers[i].pointer, p, n) == 0 { return id }
-            k = (k + 1) & mask
         }
     }
 
