@@ -481,7 +481,22 @@ static size_t cef_key_end(const uint8_t *p, size_t n, size_t i) {
     return (k > i && k < n && p[k] == '=') ? k : 0;
 }
 
-long mds_cef_pairs(const uint8_t *p, size_t n, size_t from, uint32_t *out, size_t max_pairs) {
+/* The index of the first byte in p[i..<n] equal to a or b, or n. */
+static inline size_t cef_scan2(const uint8_t *p, size_t i, size_t n, uint8_t a, uint8_t b) {
+#if defined(__SSE2__)
+    const __m128i va = _mm_set1_epi8((char)a), vb = _mm_set1_epi8((char)b);
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+        int mask = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb)));
+        if (mask) return i + (size_t)__builtin_ctz((unsigned)mask);
+    }
+#endif
+    while (i < n && p[i] != a && p[i] != b) i++;
+    return i;
+}
+
+/* The pairs of p[from..<n]; see mds_cef_record. o[4] is 1 when the value holds a backslash. */
+static long cef_pairs(const uint8_t *p, size_t n, size_t from, uint32_t *out, size_t max_pairs) {
     size_t i = from;
     while (i < n && p[i] == ' ') i++;
     if (i >= n) return 0;
@@ -491,14 +506,17 @@ long mds_cef_pairs(const uint8_t *p, size_t n, size_t from, uint32_t *out, size_
     for (;;) {
         size_t vs = eq + 1, j = vs;
         size_t next_ks = 0, next_eq = 0;
-        while (j < n) {
-            const uint8_t *sp = memchr(p + j, ' ', n - j);
-            if (!sp) { j = n; break; }
-            j = (size_t)(sp - p);
-            /* an odd run of backslashes before it escapes the space: part of the value */
-            size_t b = j, slashes = 0;
-            while (b > vs && p[b - 1] == '\\') { b--; slashes++; }
-            if (!(slashes & 1) && j + 1 < n && p[j + 1] != ' ') {
+        int escaped = 0;
+        for (;;) {
+            j = cef_scan2(p, j, n, ' ', '\\');
+            if (j >= n) { j = n; break; }
+            if (p[j] == '\\') {
+                /* the byte after a backslash is escaped: an escaped space does not end the value */
+                escaped = 1;
+                j += 2;
+                continue;
+            }
+            if (j + 1 < n && p[j + 1] != ' ') {
                 size_t e = cef_key_end(p, n, j + 1);
                 if (e) { next_ks = j + 1; next_eq = e; break; }
             }
@@ -506,7 +524,6 @@ long mds_cef_pairs(const uint8_t *p, size_t n, size_t from, uint32_t *out, size_
         }
         size_t ve = j < n ? j : n;
         while (ve > vs && p[ve - 1] == ' ') ve--;
-        int escaped = memchr(p + vs, '\\', ve - vs) != NULL;
         if (count < max_pairs) {
             uint32_t *o = out + count * 5;
             o[0] = (uint32_t)ks; o[1] = (uint32_t)eq; o[2] = (uint32_t)vs; o[3] = (uint32_t)ve; o[4] = (uint32_t)escaped;
@@ -516,6 +533,104 @@ long mds_cef_pairs(const uint8_t *p, size_t n, size_t from, uint32_t *out, size_
         ks = next_ks; eq = next_eq;
     }
     return count > max_pairs ? (long)max_pairs + 1 : (long)count;
+}
+
+static inline int cef_same(const uint8_t *a, const uint8_t *b, size_t n) {
+    while (n >= 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8); memcpy(&y, b, 8);
+        if (x != y) return 0;
+        a += 8; b += 8; n -= 8;
+    }
+    while (n--) if (*a++ != *b++) return 0;
+    return 1;
+}
+
+long mds_cef_record(const uint8_t *p, size_t n, size_t start, size_t base, uint32_t *header,
+                    uint32_t *out, size_t max_pairs, uint8_t *unesc, size_t *unesc_len) {
+    size_t u = 0, i = start + 4;
+    /* Seven '|'-terminated header fields; "\|" and "\\" are escapes, other backslashes stay. */
+    for (int f = 0; f < 7; f++) {
+        size_t s = i;
+        int escaped = 0;
+        for (;;) {
+            i = cef_scan2(p, i, n, '|', '\\');
+            if (i >= n || p[i] == '|') break;
+            escaped = 1;
+            i += 2;
+        }
+        if (i >= n) { header[14] = (uint32_t)f; return MDS_CEF_SHORT_HEADER; }
+        if (escaped) {
+            size_t us = u;
+            for (size_t k = s; k < i; k++) {
+                if (p[k] == '\\' && k + 1 < i && (p[k + 1] == '|' || p[k + 1] == '\\')) k++;
+                unesc[u++] = p[k];
+            }
+            header[f * 2] = (uint32_t)(base + us); header[f * 2 + 1] = (uint32_t)(base + u);
+        } else {
+            header[f * 2] = (uint32_t)s; header[f * 2 + 1] = (uint32_t)i;
+        }
+        i++;
+    }
+    header[14] = 7;
+    long count = cef_pairs(p, n, i, out, max_pairs);
+    if (count < 0 || (size_t)count > max_pairs) { *unesc_len = u; return count; }
+    /* Values with escapes: "\=" "\\" → the character, "\n" "\r" → LF, CR; others kept. */
+    for (long k = 0; k < count; k++) {
+        uint32_t *o = out + k * 5;
+        size_t vs = o[2], ve = o[3];
+        int escaped = o[4] != 0;
+        o[4] = 0;
+        if (!escaped) continue;
+        size_t us = u;
+        for (size_t j = vs; j < ve; j++) {
+            uint8_t c = p[j];
+            if (c == '\\' && j + 1 < ve) {
+                switch (p[j + 1]) {
+                case '=': case '\\': c = p[j + 1]; j++; break;
+                case 'n': c = '\n'; j++; break;
+                case 'r': c = '\r'; j++; break;
+                default: break;
+                }
+            }
+            unesc[u++] = c;
+        }
+        o[2] = (uint32_t)(base + us); o[3] = (uint32_t)(base + u);
+    }
+    /* Labels: "xLabel=Name" names the value of "x". The label pair is left out when x is
+       present; x then goes under the lowercased label (the last one, when repeated) unless
+       the label is empty. A label pair is never itself relabelled. */
+    for (long k = 0; k < count; k++) {
+        uint32_t *o = out + k * 5;
+        size_t kl = o[1] - o[0];
+        if (kl <= 5 || p[o[1] - 1] != 'l' || !cef_same(p + o[1] - 5, (const uint8_t *)"Label", 5)) continue;
+        o[4] |= MDS_CEF_LABEL_PAIR;
+        for (long j = 0; j < count; j++) {
+            uint32_t *b = out + j * 5;
+            if (b[1] - b[0] != kl - 5 || !cef_same(p + b[0], p + o[0], kl - 5)) continue;
+            o[4] |= MDS_CEF_SKIP;
+            b[4] = (b[4] & 0xFF) | (uint32_t)(k + 1) << 8;
+        }
+    }
+    for (long k = 0; k < count; k++) {
+        uint32_t *o = out + k * 5;
+        uint32_t li = o[4] >> 8;
+        o[4] &= 0xFF;
+        if (!li || (o[4] & MDS_CEF_LABEL_PAIR)) continue;
+        const uint32_t *l = out + (li - 1) * 5;
+        if (l[3] == l[2]) continue;
+        /* the label's (unescaped) text, lowercased */
+        const uint8_t *src = l[2] >= base ? unesc + (l[2] - base) : p + l[2];
+        size_t len = l[3] - l[2], us = u;
+        for (size_t j = 0; j < len; j++) {
+            uint8_t c = src[j];
+            unesc[u++] = (uint8_t)(c - 'A' < 26u ? c | 0x20 : c);
+        }
+        o[0] = (uint32_t)(base + us); o[1] = (uint32_t)(base + u);
+        o[4] |= MDS_CEF_LABELLED;
+    }
+    *unesc_len = u;
+    return count;
 }
 
 size_t mds_json_skip(const uint8_t *p, size_t n, size_t i) {

@@ -126,6 +126,15 @@ struct CEFCorpusTests {
         // A label that happens to start like a custom-field prefix keeps its text.
         let d4 = try #require(try translated(&t, "CEF:0|a|b|1|1|x|8|cs2=abc cs2Label=csrf token")["details"] as? [String: Any])
         #expect(d4["csrf token"] as? String == "abc")
+        // Label edges: a label without its value stays a field; an empty label leaves the name alone;
+        // the last of two labels wins; a label's escapes are undone before it is lowercased.
+        let d5 = try #require(try translated(&t, #"CEF:0|a\|b|c\\d|1|1|x|8|cs1Label=Rule cs2= cs2Label= cn1Label=A cn1=7 cn1Label=B\=C cs3=v"#)["details"] as? [String: Any])
+        #expect(d5["devicecustomstring1label"] as? String == "Rule")
+        #expect(d5["devicecustomstring2"] as? String == "")
+        #expect(d5["b=c"] as? String == "7")
+        #expect(d5["a"] == nil && d5["devicecustomnumber1label"] == nil && d5["devicecustomstring2label"] == nil)
+        #expect(d5["devicecustomstring3"] as? String == "v")
+        #expect(d5["devicevendor"] as? String == "a|b" && d5["deviceproduct"] as? String == #"c\d"#)
         let d3 = try #require(try translated(&t, "CEF:0|Check Point|VPN-1|Check Point|Log|https|Unknown|act=Accept =0.0.0.0")["details"] as? [String: Any])
         #expect(d3["action"] as? String == "Accept =0.0.0.0")
     }

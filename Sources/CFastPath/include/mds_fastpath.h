@@ -86,13 +86,24 @@ enum { MDS_SPLIT_MORE = 0, MDS_SPLIT_START = 1, MDS_SPLIT_END = 2, MDS_SPLIT_CAN
 /// cannot start a JSON value where one is expected.
 int mds_split(mds_splitter *s, const uint8_t *src, size_t n, size_t *pos);
 
-/// Splits a CEF extension p[from..<n] into key=value pairs: a value runs to the next
-/// " key=" (key bytes [A-Za-z0-9_.[],-], '=' unescaped), trailing spaces trimmed.
-/// Writes 5 values per pair to out (key start, key end, value start, value end, 1 when
-/// the value holds a backslash). Returns the number of pairs (at most max_pairs; call
-/// again with more room when it returns max_pairs + 1), or -1 - offset when the text
-/// does not start with key=.
-long mds_cef_pairs(const uint8_t *p, size_t n, size_t from, uint32_t *out, size_t max_pairs);
+#define MDS_CEF_SHORT_HEADER (-0x7FFFFFFFL)
+#define MDS_CEF_LABEL_PAIR 1u
+#define MDS_CEF_SKIP 2u
+#define MDS_CEF_LABELLED 4u
+
+/// Parses one CEF record p[0..<n] whose "CEF:" is at p[start]. Offsets are reported in
+/// the coordinates of a buffer that holds p at 0 and then, from `base` (>= n), the text
+/// written to `unesc` (room for 2 * n bytes; *unesc_len gets its length): unescaped header
+/// fields and values, and lowercased label names.
+/// header[0..<14]: start and end of the 7 header fields; header[14]: how many were found.
+/// Extension: a value runs to the next " key=" (key bytes [A-Za-z0-9_.[],-], '=' not
+/// escaped), trailing spaces trimmed. 5 values per pair: key start, key end, value start,
+/// value end, flags (MDS_CEF_LABEL_PAIR: an "xLabel" key; MDS_CEF_SKIP: a label whose x
+/// is present; MDS_CEF_LABELLED: the key range is x's lowercased label).
+/// Returns the number of pairs; max_pairs + 1 when out needs more room (call again);
+/// -1 - offset when the extension does not start with key=; MDS_CEF_SHORT_HEADER.
+long mds_cef_record(const uint8_t *p, size_t n, size_t start, size_t base, uint32_t *header,
+                    uint32_t *out, size_t max_pairs, uint8_t *unesc, size_t *unesc_len);
 
 /// The end (exclusive) of the JSON value at p[i] in text already known to be valid JSON
 /// (no checks: brackets and strings are only matched).

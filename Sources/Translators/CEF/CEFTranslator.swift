@@ -14,13 +14,13 @@ public struct CEFTranslator: Translator {
     public let mapping: Mapping
     public let syslog: SyslogParser
     var record: MappedRecord
-    var parsedStorage = Parsed()
+    /// The C kernel's output (header, then pairs) and unescaped text, reused record after record.
+    var splitScratch: [UInt32] = []
+    var unescapeScratch: [UInt8] = []
     /// Extension keys resolved once (vendors repeat the same keys record after record).
     let keys: KeyCache
     /// The header's detail names, resolved once.
     let headerKeys: [ResolvedKey]
-    var labelScratch: [Int] = []
-    var labelKeyScratch: [UInt8] = []
     var zones: [String: SyslogParser] = [:]
 
     /// Reads a syslog header before "CEF:" (always leniently).
@@ -36,67 +36,41 @@ public struct CEFTranslator: Translator {
         record = MappedRecord(view: mapping.global)
     }
 
-    /// The parsed parts of one CEF record, as ranges of the event's bytes.
-    public struct Parsed: Sendable {
-        /// Version, vendor, product, device version, signature id, name, severity.
-        public var header: [Range<Int>] = []
-        public var extensions: [(key: Range<Int>, value: Range<Int>)] = []
-        /// The text before "CEF:", when there is one.
-        public var prefix: Range<Int>?
-        /// Room for the C kernel's pair offsets, reused record after record.
-        var pairScratch: [UInt32] = []
-    }
-
     public static let headerNames: [StaticString] = ["cefversion", "devicevendor", "deviceproduct", "deviceversion", "signatureid", "name", "severity"]
 
-    /// Parses `p` (valid UTF-8, identical to `bytes` on entry); unescaped text is appended to `bytes`.
-    public static func parse(_ p: UnsafeBufferPointer<UInt8>, bytes: inout [UInt8], into out: inout Parsed) throws(TranslationError) {
-        out.header.removeAll(keepingCapacity: true)
-        out.extensions.removeAll(keepingCapacity: true)
-        out.prefix = nil
-        guard let start = cefStart(p) else { throw TranslationError("not CEF: no 'CEF:' header") }
-        if start > 0 {
-            var e = start
-            while e > 0, p[e - 1] == 0x20 { e -= 1 }
-            out.prefix = 0..<e
-        }
-        var i = start + 4
-        // Seven '|'-terminated header fields.
-        while out.header.count < 7 {
-            let s = i
-            var escaped = false
-            // The next '|' (memchr); a backslash before it means escapes to undo.
-            while i < p.count {
-                guard let hit = memchr(p.baseAddress! + i, Int32(UInt8(ascii: "|")), p.count - i) else { i = p.count; break }
-                let bar = p.baseAddress!.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-                if memchr(p.baseAddress! + i, Int32(UInt8(ascii: "\\")), bar - i) == nil { i = bar; break }
-                // Escapes in this stretch: walk it byte by byte.
-                while i < p.count, p[i] != UInt8(ascii: "|") {
-                    if p[i] == UInt8(ascii: "\\"), i + 1 < p.count { escaped = true; i += 1 }
-                    i += 1
+    /// Where the header's ranges end and the pairs begin in the split output.
+    static let pairsAt = 16
+
+    /// Splits the record `p` (identical to `bytes` on entry) whose "CEF:" is at `start`,
+    /// with the C kernel: `out` gets the header ranges (pairsAt values), then 5 per pair
+    /// (see mds_cef_record); unescaped text is appended to `bytes` (and kept in `unesc`).
+    /// Returns the number of pairs.
+    static func split(_ p: UnsafeBufferPointer<UInt8>, start: Int, bytes: inout [UInt8], out: inout [UInt32],
+                      unesc: inout [UInt8]) throws(TranslationError) -> Int {
+        // Unescaped text is never longer than the record, label names included twice.
+        if unesc.count < 2 * p.count + 16 { unesc = [UInt8](repeating: 0, count: max(2 * p.count + 16, 8192)) }
+        if out.count < pairsAt + 64 * 5 { out = [UInt32](repeating: 0, count: pairsAt + 64 * 5) }
+        let base = bytes.count
+        var used = 0
+        func run(_ out: inout [UInt32], _ unesc: inout [UInt8], _ used: inout Int) -> Int {
+            out.withUnsafeMutableBufferPointer { o in
+                unesc.withUnsafeMutableBufferPointer { u in
+                    mds_cef_record(p.baseAddress!, p.count, start, base, o.baseAddress!, o.baseAddress! + pairsAt,
+                                   (o.count - pairsAt) / 5, u.baseAddress!, &used)
                 }
-                break
             }
-            guard i < p.count else {
-                throw TranslationError("CEF header: found \(out.header.count) of 7 required '|'-terminated fields")
-            }
-            if escaped {
-                let b = bytes.count
-                var k = s
-                while k < i {
-                    if p[k] == UInt8(ascii: "\\"), k + 1 < i, p[k + 1] == UInt8(ascii: "|") || p[k + 1] == UInt8(ascii: "\\") {
-                        k += 1
-                    }
-                    bytes.append(p[k])
-                    k += 1
-                }
-                out.header.append(b..<bytes.count)
-            } else {
-                out.header.append(s..<i)
-            }
-            i += 1
         }
-        try extensions(p, from: i, bytes: &bytes, scratch: &out.pairScratch, into: &out.extensions)
+        var n = run(&out, &unesc, &used)
+        while n > 0, n == (out.count - pairsAt) / 5 + 1 {
+            out = [UInt32](repeating: 0, count: pairsAt + (n - 1) * 4 * 5)
+            n = run(&out, &unesc, &used)
+        }
+        if n == MDS_CEF_SHORT_HEADER {
+            throw TranslationError("CEF header: found \(out[14]) of 7 required '|'-terminated fields")
+        }
+        if n < 0 { throw TranslationError("CEF extension: expected key=value at byte \(-1 - n)") }
+        if used > 0 { unesc.withUnsafeBufferPointer { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: $0[..<used])) } }
+        return n
     }
 
     /// Where "CEF:" starts: at 0, or after a space (a syslog header before it).
@@ -113,124 +87,75 @@ public struct CEFTranslator: Translator {
         return nil
     }
 
-    static func extensions(_ p: UnsafeBufferPointer<UInt8>, from: Int, bytes: inout [UInt8], scratch raw: inout [UInt32],
-                           into out: inout [(key: Range<Int>, value: Range<Int>)]) throws(TranslationError) {
-        guard let base = p.baseAddress else { return }
-        // Pairs are found by a C kernel (mds_cef_pairs); 64 cover nearly every record.
-        if raw.count < 64 * 5 { raw = [UInt32](repeating: 0, count: 64 * 5) }
-        var room = raw.count / 5
-        var n = raw.withUnsafeMutableBufferPointer { mds_cef_pairs(base, p.count, from, $0.baseAddress!, room) }
-        while n == room + 1 {
-            room *= 4
-            raw = [UInt32](repeating: 0, count: room * 5)
-            n = raw.withUnsafeMutableBufferPointer { mds_cef_pairs(base, p.count, from, $0.baseAddress!, room) }
-        }
-        if n < 0 { throw TranslationError("CEF extension: expected key=value at byte \(-1 - n)") }
-        for k in 0..<n {
-            let key = Int(raw[k * 5])..<Int(raw[k * 5 + 1])
-            let vs = Int(raw[k * 5 + 2]), ve = Int(raw[k * 5 + 3])
-            guard raw[k * 5 + 4] != 0 else {
-                out.append((key, vs..<ve))
-                continue
-            }
-            let b = bytes.count
-            var i = vs
-            while i < ve {
-                // Plain runs are copied whole; only the escapes are looked at.
-                guard let hit = memchr(base + i, 0x5C, ve - i) else {
-                    bytes.append(contentsOf: UnsafeBufferPointer(rebasing: p[i..<ve]))
-                    break
-                }
-                let k = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-                if k > i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: p[i..<k])) }
-                i = k
-                var c = p[i]
-                if i + 1 < ve {
-                    switch p[i + 1] {
-                    case UInt8(ascii: "="), UInt8(ascii: "\\"): c = p[i + 1]; i += 1
-                    case UInt8(ascii: "n"): c = 0x0A; i += 1
-                    case UInt8(ascii: "r"): c = 0x0D; i += 1
-                    default: break  // an unknown escape is kept as written
-                    }
-                }
-                bytes.append(c)
-                i += 1
-            }
-            out.append((key, b..<bytes.count))
-        }
-    }
-
     public mutating func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext, into e: inout Event) throws(TranslationError) {
         e.clear(timestamp: context.received)
         // Scratch storage lives in the translator between records (no allocation per record).
-        var parsed = Parsed()
-        swap(&parsed, &parsedStorage)
-        var labelIndex: [Int] = []
-        swap(&labelIndex, &labelScratch)
-        var labelKey: [UInt8] = []
-        swap(&labelKey, &labelKeyScratch)
+        var split: [UInt32] = []
+        swap(&split, &splitScratch)
+        var unesc: [UInt8] = []
+        swap(&unesc, &unescapeScratch)
         defer {
-            swap(&parsed, &parsedStorage)
-            swap(&labelIndex, &labelScratch)
-            swap(&labelKey, &labelKeyScratch)
+            swap(&split, &splitScratch)
+            swap(&unesc, &unescapeScratch)
         }
         var r = MappedRecord.take(&self.record, view: mapping.global)
         defer { self.record = r }
         // Locals: the closure then retains nothing per use.
         let keys = Unmanaged.passUnretained(self.keys), headerKeys = self.headerKeys, lenientSyslog = self.lenientSyslog
+        var nameRange = 0..<0
         try withRecordCopy(record, into: &e.bytes) { p, bytes throws(TranslationError) in
-            try Self.parse(p, bytes: &bytes, into: &parsed)
+            guard let start = Self.cefStart(p) else { throw TranslationError("not CEF: no 'CEF:' header") }
+            var prefix: Range<Int>?
+            if start > 0 {
+                var e = start
+                while e > 0, p[e - 1] == 0x20 { e -= 1 }
+                prefix = 0..<e
+            }
+            let base = bytes.count
+            let n = try Self.split(p, start: start, bytes: &bytes, out: &split, unesc: &unesc)
             var times: (start: Range<Int>?, end: Range<Int>?, rt: Range<Int>?, dtz: Range<Int>?) = (nil, nil, nil, nil)
-            for k in 0..<7 {
-                r.add(headerKeys[k], value: parsed.header[k], kind: .string, bytes: &bytes)
-            }
-            if let pre = parsed.prefix { r.add(name: "syslog", value: pre, kind: .string, bytes: &bytes) }
-            let ext = parsed.extensions
-            // Label keys ("cs1Label"), found once: a key with a label goes under the label's value.
-            labelIndex.removeAll(keepingCapacity: true)
-            for (n, pair) in ext.enumerated() where pair.key.count > 5 && p[pair.key.upperBound - 1] == UInt8(ascii: "l")
-                && memcmp(p.baseAddress! + pair.key.upperBound - 5, Self.labelSuffix.utf8Start, 5) == 0 {
-                labelIndex.append(n)
-            }
-            for (n, pair) in ext.enumerated() {
-                let key = UnsafeBufferPointer(rebasing: p[pair.key])
-                if !labelIndex.isEmpty {
-                    if labelIndex.contains(n) {
-                        // Written with its value, if that is present.
-                        let baseCount = key.count - 5
-                        if ext.contains(where: { $0.key.count == baseCount && memcmp(p.baseAddress! + $0.key.lowerBound, key.baseAddress!, baseCount) == 0 }) { continue }
-                    } else if let li = labelIndex.last(where: { ext[$0].key.count == key.count + 5
-                                                                && memcmp(p.baseAddress! + ext[$0].key.lowerBound, key.baseAddress!, key.count) == 0 }),
-                              ext[li].value.count > 0 {
-                        let label = ext[li]
-                        let ls = bytes.count
-                        labelKey.removeAll(keepingCapacity: true)
-                        for i in label.value { let c = bytes[i]; labelKey.append(c &- 65 < 26 ? c | 0x20 : c) }
-                        bytes.append(contentsOf: labelKey)
-                        // A label is the device's own name for the field: prefix rules do not rewrite it.
-                        labelKey.withUnsafeBufferPointer { lb in
-                            r.add(key: lb, keyStart: ls, value: pair.value, kind: .string, prefixRules: false, bytes: &bytes)
+            var severityRange = 0..<0
+            split.withUnsafeBufferPointer { o in
+                for k in 0..<7 {
+                    r.add(headerKeys[k], value: Int(o[2 * k])..<Int(o[2 * k + 1]), kind: .string, bytes: &bytes)
+                }
+                nameRange = Int(o[10])..<Int(o[11])
+                severityRange = Int(o[12])..<Int(o[13])
+                if let prefix { r.add(name: "syslog", value: prefix, kind: .string, bytes: &bytes) }
+                unesc.withUnsafeBufferPointer { u in
+                    var q = o.baseAddress! + Self.pairsAt
+                    for _ in 0..<n {
+                        defer { q += 5 }
+                        let flags = q[4]
+                        if flags & MDS_CEF_SKIP != 0 { continue }
+                        let value = Int(q[2])..<Int(q[3])
+                        if flags & MDS_CEF_LABELLED != 0 {
+                            // A label is the device's own name for the field: prefix rules do not rewrite it.
+                            let key = UnsafeBufferPointer(start: u.baseAddress! + (Int(q[0]) - base), count: Int(q[1] - q[0]))
+                            r.add(key: key, keyStart: Int(q[0]), value: value, kind: .string, prefixRules: false, bytes: &bytes)
+                            continue
                         }
-                        continue
+                        let key = UnsafeBufferPointer(start: p.baseAddress! + Int(q[0]), count: Int(q[1] - q[0]))
+                        let resolved = keys._withUnsafeGuaranteedRef { $0.resolve(key) }
+                        switch resolved?.tag ?? Self.timeKey(key) {
+                        case 0: break
+                        case TimeKey.rt: times.rt = value
+                        case TimeKey.start: times.start = value
+                        case TimeKey.end: times.end = value
+                        case TimeKey.dtz: times.dtz = value
+                        default: break
+                        }
+                        if let resolved {
+                            r.add(resolved, value: value, kind: .string, bytes: &bytes)
+                        } else {
+                            r.add(key: key, keyStart: Int(q[0]), value: value, kind: .string, lowercaseUnknown: true, bytes: &bytes)
+                        }
                     }
-                }
-                let resolved = keys._withUnsafeGuaranteedRef { $0.resolve(key) }
-                switch resolved?.tag ?? Self.timeKey(key) {
-                case TimeKey.rt: times.rt = pair.value
-                case TimeKey.start: times.start = pair.value
-                case TimeKey.end: times.end = pair.value
-                case TimeKey.dtz: times.dtz = pair.value
-                default: break
-                }
-                if let resolved {
-                    r.add(resolved, value: pair.value, kind: .string, bytes: &bytes)
-                } else {
-                    r.add(key: key, keyStart: pair.key.lowerBound, value: pair.value, kind: .string, lowercaseUnknown: true, bytes: &bytes)
                 }
             }
             // The syslog header before "CEF:", read leniently whatever --strict says: it is not the record.
-            let header: SyslogMessage? = parsed.prefix.flatMap { pre in try? lenientSyslog.parse(UnsafeBufferPointer(rebasing: p[pre])) }
-            if let pre = parsed.prefix, let h = header?.hostnameRange {
+            let header: SyslogMessage? = prefix.flatMap { pre in try? lenientSyslog.parse(UnsafeBufferPointer(rebasing: p[pre])) }
+            if let pre = prefix, let h = header?.hostnameRange {
                 e.hostnameText = .slice(pre.lowerBound + h.lowerBound..<pre.lowerBound + h.upperBound)
             }
             // MozDef's CEF reader took start, else end, else rt; one that cannot be read gives way to the next.
@@ -247,15 +172,13 @@ public struct CEFTranslator: Translator {
                 }
             }
             if !found, let ts = header?.timestamp { e.timestamp = ts }
-            e.severity = bytes.withUnsafeBufferPointer { b in Self.severity(UnsafeBufferPointer(rebasing: b[parsed.header[6]])) }
+            e.severity = bytes.withUnsafeBufferPointer { b in Self.severity(UnsafeBufferPointer(rebasing: b[severityRange])) }
         }
         e.categoryText = .literal("cef")
-        e.summaryText = .slice(parsed.header[5])
+        e.summaryText = .slice(nameRange)
         e.setSource(context.source)
         r.complete(&e)
     }
-
-    static let labelSuffix: StaticString = "Label"
 
     /// The keys that carry the event's time, short and long names (tags in the key cache).
     enum TimeKey {
