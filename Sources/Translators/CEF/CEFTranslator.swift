@@ -154,7 +154,7 @@ public struct CEFTranslator: Translator {
                 }
             }
             // The syslog header before "CEF:", read leniently whatever --strict says: it is not the record.
-            let header: SyslogMessage? = prefix.flatMap { pre in try? lenientSyslog.parse(UnsafeBufferPointer(rebasing: p[pre])) }
+            let header: SyslogMessage? = prefix.flatMap { pre in lenientSyslog.parseHeader(UnsafeBufferPointer(rebasing: p[pre])) }
             if let pre = prefix, let h = header?.hostnameRange {
                 e.hostnameText = .slice(pre.lowerBound + h.lowerBound..<pre.lowerBound + h.upperBound)
             }
@@ -206,16 +206,23 @@ public struct CEFTranslator: Translator {
             default: return nil
             }
         }
-        var lower: [UInt8] = []
-        for c in v { lower.append(c | 0x20) }
-        switch lower {
-        case Array("low".utf8): return .info
-        case Array("medium".utf8): return .warning
-        case Array("high".utf8): return .error
-        case Array("very-high".utf8), Array("very high".utf8): return .critical
-        case Array("unknown".utf8): return nil
-        default: return nil
+        // The names, case-insensitively (no allocation: this runs for every record).
+        guard v.count <= 9 else { return nil }
+        var word: UInt128 = 0
+        for c in v { word = word << 8 | UInt128(c &- 65 < 26 ? c | 0x20 : c) }
+        switch word {
+        case Self.packed("low"): return .info
+        case Self.packed("medium"): return .warning
+        case Self.packed("high"): return .error
+        case Self.packed("very-high"), Self.packed("very high"): return .critical
+        default: return nil  // "Unknown" and anything else
         }
+    }
+
+    @inline(__always) static func packed(_ s: StaticString) -> UInt128 {
+        var word: UInt128 = 0
+        for i in 0..<s.utf8CodeUnitCount { word = word << 8 | UInt128(s.utf8Start[i]) }
+        return word
     }
 
     /// `rt`/`start`/`end`: epoch milliseconds, RFC 3339, or `MMM dd [yyyy] HH:mm:ss[.SSS] [zone]`

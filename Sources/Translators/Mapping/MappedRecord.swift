@@ -24,20 +24,81 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
     }
     enum Kind: UInt8 { case string, raw, removed }
 
-    var fields: [Field] = []
+    /// Fields and slots live in plain memory (no copy-on-write checks or retains on the
+    /// per-field path). `reset` gives a copied record storage of its own before any write.
+    var store: Store
     var scratch: [UInt8] = []
     public private(set) var view: View
-    /// Per flat name id: generation << 32 | index + 1 of its field in this record, so a
-    /// repeated name is found without a search.
-    var slots: [UInt64] = []
     var generation: UInt64 = 1
 
-    public init(view: View) { self.view = view }
+    /// The fields added so far, in order.
+    var fields: UnsafeMutableBufferPointer<Field> { UnsafeMutableBufferPointer(start: store.fields, count: store.count) }
+
+    final class Store: @unchecked Sendable {  // one record's use at a time (see reset)
+        var fields: UnsafeMutablePointer<Field>
+        var count = 0
+        var capacity: Int
+        /// Per flat name id: generation << 32 | index + 1 of its field in this record, so a
+        /// repeated name is found without a search.
+        var slots: UnsafeMutablePointer<UInt64>
+        var slotCount: Int
+
+        init(capacity: Int = 32, slots: Int = 0) {
+            self.capacity = capacity
+            fields = .allocate(capacity: capacity)
+            slotCount = slots
+            self.slots = .allocate(capacity: max(slots, 1))
+            self.slots.initialize(repeating: 0, count: max(slots, 1))
+        }
+
+        deinit {
+            fields.deallocate()
+            slots.deallocate()
+        }
+
+        /// Stand-in storage while a translator's record is out (see take); never written.
+        static let placeholder = Store(capacity: 1)
+
+        @inline(__always) func append(_ f: Field) {
+            if count == capacity { grow() }
+            (fields + count).initialize(to: f)
+            count += 1
+        }
+
+        func grow() {
+            let n = capacity * 2
+            let fresh = UnsafeMutablePointer<Field>.allocate(capacity: n)
+            fresh.moveInitialize(from: fields, count: count)
+            fields.deallocate()
+            fields = fresh
+            capacity = n
+        }
+
+        /// Room for slot `id` (new slots are 0: no field in any generation).
+        func growSlots(to n: Int) {
+            let fresh = UnsafeMutablePointer<UInt64>.allocate(capacity: n)
+            fresh.moveInitialize(from: slots, count: slotCount)
+            (fresh + slotCount).initialize(repeating: 0, count: n - slotCount)
+            slots.deallocate()
+            slots = fresh
+            slotCount = n
+        }
+    }
+
+    public init(view: View) {
+        self.view = view
+        store = Store()
+    }
+
+    private init(placeholder view: View) {
+        self.view = view
+        store = .placeholder
+    }
 
     /// The translator's record storage, moved out for one record and reset to `view`
     /// (put it back when done: its buffers are reused).
     public static func take(_ slot: inout MappedRecord, view: View) -> MappedRecord {
-        var r = MappedRecord(view: view)
+        var r = MappedRecord(placeholder: view)
         swap(&r, &slot)
         r.reset(view: view)
         return r
@@ -45,8 +106,12 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
 
     public mutating func reset(view: View) {
         if self.view !== view { self.view = view }
-        fields.removeAll(keepingCapacity: true)
+        // A copied record (or the placeholder) shares storage: take fresh storage first.
+        if !isKnownUniquelyReferenced(&store) || store === Store.placeholder { store = Store() }
+        store.count = 0
+        // Generation 0 would match the zeroed slots of fresh storage.
         generation &+= 1
+        if generation & 0xFFFF_FFFF == 0 { generation &+= 1 }
     }
 
     /// Adds a field whose key was resolved ahead (View.resolve).
@@ -156,13 +221,14 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
             // A repeated name keeps its first place and its last value.
             if f.key.parent < 0 {
                 let id = Int(f.key.id)
-                if slots.count <= id { slots.append(contentsOf: repeatElement(0, count: max(id + 1, view.names.names.count) - slots.count)) }
-                let s = slots[id]
-                if s >> 32 == generation & 0xFFFF_FFFF, let i = Optional(Int(s & 0xFFFF_FFFF) - 1), i < fields.count, fields[i].key == f.key {
-                    fields[i] = f
+                let store = self.store
+                if store.slotCount <= id { store.growSlots(to: max(id + 1, view.names.names.count)) }
+                let s = store.slots[id]
+                if s >> 32 == generation & 0xFFFF_FFFF, let i = Optional(Int(s & 0xFFFF_FFFF) - 1), i < store.count, store.fields[i].key == f.key {
+                    store.fields[i] = f
                     return
                 }
-                slots[id] = (generation & 0xFFFF_FFFF) << 32 | UInt64(fields.count + 1)
+                store.slots[id] = (generation & 0xFFFF_FFFF) << 32 | UInt64(store.count + 1)
             } else {
                 for i in fields.indices where fields[i].key == f.key {
                     fields[i] = f
@@ -170,7 +236,7 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
                 }
             }
         }
-        fields.append(f)
+        store.append(f)
     }
 
     mutating func apply(_ rule: View.FieldRule, to f: inout Field, bytes: inout [UInt8]) {
@@ -256,8 +322,8 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
     func find(_ k: OutKey) -> Int? {
         if k.parent < 0, k.id >= 0 {
             let id = Int(k.id)
-            guard id < slots.count else { return nil }
-            let s = slots[id]
+            guard id < store.slotCount else { return nil }
+            let s = store.slots[id]
             guard s >> 32 == generation & 0xFFFF_FFFF else { return nil }
             let i = Int(s & 0xFFFF_FFFF) - 1
             return i < fields.count && fields[i].key == k && fields[i].kind != .removed ? i : nil
@@ -341,6 +407,16 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
         case .present: return i != nil
         case .absent: return i == nil
         case .equals, .notEquals, .ipv4, .ipv6:
+            var equality: Bool?  // true: equals, false: not equals
+            if case .equals = c.test { equality = true } else if case .notEquals = c.test { equality = false }
+            if let i, let equality, fields[i].kind == .string, fields[i].pointer == nil {
+                // A text field compares in place (no copy: conditions run for every record).
+                let f = fields[i]
+                let same = Int(f.b) == c.value.count && c.value.withUnsafeBufferPointer { w in
+                    w.isEmpty || memcmp(bytes.baseAddress! + Int(f.a), w.baseAddress!, w.count) == 0
+                }
+                return equality == same
+            }
             var text: [UInt8] = []
             if let i { _ = render(fields[i], index: nil, bytes: bytes, into: &text) }
             switch c.test {
@@ -385,14 +461,12 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
         details.reserveCapacity(fields.count + 2)
         let names = view.names
         var parents: [Int32] = []
-        fields.withUnsafeBufferPointer { fs in
-            for f in fs where f.kind != .removed {
-                if f.key.parent >= 0 {
-                    if !parents.contains(f.key.parent) { parents.append(f.key.parent) }
-                    continue
-                }
-                details.append(Self.detail(f, names))
+        for f in fields where f.kind != .removed {
+            if f.key.parent >= 0 {
+                if !parents.contains(f.key.parent) { parents.append(f.key.parent) }
+                continue
             }
+            details.append(Self.detail(f, names))
         }
         for p in parents {
             let pn = names.bytes(p)
@@ -456,12 +530,14 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
     /// translator's own values (set before this call), and the mapping's tags.
     public mutating func complete(_ e: inout Event) {
         finish(into: &e)
-        if let v = top(.category, bytes: &e.bytes) { e.categoryText = v }
-        if let v = top(.summary, bytes: &e.bytes) { e.summaryText = v }
-        if let v = top(.hostname, bytes: &e.bytes) { e.hostnameText = v }
-        if let v = top(.processname, bytes: &e.bytes) { e.processnameText = v }
-        if let v = top(.processid, bytes: &e.bytes) { e.processidText = v }
-        if let v = top(.source, bytes: &e.bytes) { e.sourceText = v }
+        let mask = view.topMask
+        @inline(__always) func has(_ f: MappingFile.TopField) -> Bool { mask >> UInt8(f.index) & 1 != 0 }
+        if has(.category), let v = top(.category, bytes: &e.bytes) { e.categoryText = v }
+        if has(.summary), let v = top(.summary, bytes: &e.bytes) { e.summaryText = v }
+        if has(.hostname), let v = top(.hostname, bytes: &e.bytes) { e.hostnameText = v }
+        if has(.processname), let v = top(.processname, bytes: &e.bytes) { e.processnameText = v }
+        if has(.processid), let v = top(.processid, bytes: &e.bytes) { e.processidText = v }
+        if has(.source), let v = top(.source, bytes: &e.bytes) { e.sourceText = v }
         e.tags = view.tags
     }
 
@@ -474,9 +550,8 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
             if let c, !bytes.withUnsafeBufferPointer({ holds(c, bytes: $0) }) { continue }
             if let k = t.constant { return .string(k) }
             // "{field}" alone, a text field: its own bytes, no copy.
-            if t.parts.count == 1, case .field(let flat, let nested, nil, let fallback) = t.parts[0],
-               let i = find(flat: flat, nested: nested), fields[i].kind == .string, fields[i].pointer == nil {
-                _ = fallback
+            if let (flat, nested) = t.single, let i = find(flat: flat, nested: nested),
+               fields[i].kind == .string, fields[i].pointer == nil {
                 return .slice(start: fields[i].a, count: fields[i].b)
             }
             scratch.removeAll(keepingCapacity: true)

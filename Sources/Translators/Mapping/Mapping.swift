@@ -173,6 +173,8 @@ struct CompiledTemplate {
     var parts: [Part]
     /// The whole template when it has no references: no rendering needed.
     var constant: String?
+    /// The one field a "{field}" template names (no index): a text field is used in place.
+    var single: (flat: Int32, nested: OutKey)?
 
     init(_ t: MappingFile.Template, _ names: NameTable) {
         parts = t.parts.map { p in
@@ -189,6 +191,7 @@ struct CompiledTemplate {
         if t.parts.allSatisfy({ if case .text = $0 { true } else { false } }) {
             constant = t.parts.map { if case .text(let s) = $0 { s } else { "" } }.joined()
         }
+        if parts.count == 1, case .field(let flat, let nested, nil, _) = parts[0] { single = (flat, nested) }
     }
 }
 
@@ -230,6 +233,8 @@ public final class View: @unchecked Sendable {
     var assigns: [Assign] = []
     /// Per top-level field (TopField.index): its rules in the order they are tried; empty: none.
     var tops: [[(CompiledTemplate, Condition?)]] = Array(repeating: [], count: MappingFile.TopField.allCases.count)
+    /// Bit i set: tops[i] has rules (checked per record without touching the arrays).
+    private(set) var topMask: UInt8 = 0
     var severities: [(Severity, Condition?)] = []
     public private(set) var tags: [String] = []
     /// target/dropped/rules as plain memory (see NameTable.freeze).
@@ -328,6 +333,7 @@ public final class View: @unchecked Sendable {
             return groups.flatMap { $0.map { ($0.0, $0.1) } }
         }
         for (f, list) in topRules { tops[f.index] = ordered(list) }
+        for (i, rules) in tops.enumerated() where !rules.isEmpty { topMask |= 1 << UInt8(i) }
         severities = ordered(sevRules)
     }
 

@@ -53,6 +53,13 @@ public struct SyslogParser: Sendable {
         return m
     }
 
+    /// The header's ranges (into `p`, valid UTF-8) and time, without copying the record:
+    /// for a syslog header in front of another format (CEF).
+    func parseHeader(_ p: UnsafeBufferPointer<UInt8>) -> SyslogMessage? {
+        var extra: [UInt8] = []
+        return try? parseRanges(p, extra: &extra)
+    }
+
     /// Fills `bytes` with the record and the derived text, repairing invalid UTF-8
     /// field by field (ranges move) so every slice stays valid UTF-8 for JSON.
     private func finish(_ m: inout SyslogMessage, _ p: UnsafeBufferPointer<UInt8>, _ extra: [UInt8], into bytes: inout [UInt8]) {
