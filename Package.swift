@@ -32,11 +32,13 @@ let package = Package(
         // Byte-scanning kernels (SSE2) for the hot path, where Swift SIMD codegen is poor.
         // DWARF 4 so the valgrind on Debian 12 (3.19) can profile the binary.
         .target(name: "CFastPath", cSettings: [.unsafeFlags(["-gdwarf-4"])]),
+        // Signal flags and inotify for the tailer (what Swift cannot express safely).
+        .target(name: "CSystem"),
         .target(name: "MozDefEvent", dependencies: ["CFastPath"], swiftSettings: hotPath),
         .target(name: "Translators", dependencies: ["MozDefEvent", "CFastPath"], swiftSettings: hotPath),
-        .target(name: "Inputs", dependencies: ["CZlib", "CFastPath"], swiftSettings: hotPath),
+        .target(name: "Inputs", dependencies: ["CZlib", "CFastPath", "CSystem"], swiftSettings: hotPath),
         .target(name: "Outputs", dependencies: ["MozDefEvent", "CCurl", "CRabbitMQ"], swiftSettings: hotPath),
-        .target(name: "Pipeline", dependencies: ["MozDefEvent", "Translators", "Inputs", "Outputs"], swiftSettings: hotPath),
+        .target(name: "Pipeline", dependencies: ["MozDefEvent", "Translators", "Inputs", "Outputs", "CSystem"], swiftSettings: hotPath),
         .executableTarget(name: "mozdef-ship", dependencies: [
             "Pipeline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

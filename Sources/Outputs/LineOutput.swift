@@ -7,7 +7,7 @@ import Darwin
 /// Buffered newline-delimited output to stdout or a file.
 public final class LineOutput {
     public let name: String
-    private let fd: Int32
+    private var fd: Int32
     private let ownsFD: Bool
     private var buffer: [UInt8] = []
     private let flushAt: Int
@@ -71,6 +71,23 @@ public final class LineOutput {
             }
             off += n
         }
+    }
+
+    /// Makes what was flushed durable (fsync) when the output is a regular file.
+    public func sync() throws(WriteError) {
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return }
+        if fsync(fd) != 0 { throw WriteError(name: name, reason: "fsync: " + String(cString: strerror(errno))) }
+    }
+
+    /// Opens the output file's path again (after it was rotated away), in append mode.
+    public func reopen() throws(WriteError) {
+        guard ownsFD else { return }
+        try flush()
+        let fresh = open(name, O_WRONLY | O_CREAT | O_CLOEXEC | O_APPEND, 0o644)
+        guard fresh >= 0 else { throw WriteError(name: name, reason: String(cString: strerror(errno))) }
+        close(fd)
+        fd = fresh
     }
 
     public func flush() throws(WriteError) {

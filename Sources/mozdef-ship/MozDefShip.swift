@@ -7,7 +7,7 @@ struct MozDefShip: ParsableCommand {
         commandName: "mozdef-ship",
         abstract: "Convert security logs into MozDef JSON events.",
         version: "0.1.0",
-        subcommands: [Convert.self]
+        subcommands: [Convert.self, Tail.self]
     )
 
     /// Usage errors exit 2, as the man page documents (ArgumentParser's default is 64).
