@@ -170,6 +170,8 @@ public final class TailJob {
             do {
                 read = try tailer.read(now: wall) { line, path in
                     try translate.line(line, path: path, into: &stats)
+                    // Memory stays bounded: events go out in blocks, not per round.
+                    if translate.buffered >= 256 * 1024 { try translate.drain(to: output) }
                 }
                 try translate.drain(to: output)
                 try output.flush()
@@ -277,6 +279,8 @@ struct LineTranslation: ~Copyable {
         writer.raw(0x0A)
         stats.eventsOut += 1
     }
+
+    var buffered: Int { writer.count }
 
     mutating func drain(to output: LineOutput) throws(LineOutput.WriteError) {
         defer { writer.reset() }

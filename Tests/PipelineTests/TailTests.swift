@@ -157,6 +157,34 @@ import TestSupport
         #expect(t.stderr.contains("truncated"))
     }
 
+    @Test func symlinkedPathAndCompressedRotations() throws {
+        let dir = try TemporaryDirectory(prefix: "tail")
+        Self.append(dir.path("a.txt"), 0..<5)
+        symlink(dir.path("a.txt"), dir.path("current.log"))
+        // A compressed rotated file matching the pattern is never read as new.
+        let gz = Process()
+        gz.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        gz.arguments = ["-k", dir.path("a.txt")]
+        try gz.run()
+        gz.waitUntilExit()
+        try FileManager.default.moveItem(atPath: dir.path("a.txt.gz"), toPath: dir.path("current.log.1.gz"))
+        let t = try Tailer(dir, ["--from-beginning"], patterns: [dir.path("current.log*")])
+        Self.wait(for: t.out) { $0.count >= 5 }
+        Self.append(dir.path("a.txt"), 5..<10)
+        Self.wait(for: t.out) { $0.count >= 10 }
+        // The link pointed at another file: the old one is read to its end, the new one from its start.
+        Self.append(dir.path("b.txt"), 100..<105)
+        unlink(dir.path("current.log"))
+        symlink(dir.path("b.txt"), dir.path("current.log"))
+        Self.append(dir.path("a.txt"), 10..<12)
+        let s = Self.wait(for: t.out) { $0.count >= 17 }
+        usleep(300_000)
+        #expect(t.stop() == 0)
+        #expect(Self.summaries(t.out).count == 17)
+        #expect(Set(s) == Set(Self.expected(0..<12) + Self.expected(100..<105)))
+        #expect(t.stderr.contains("current.log.1.gz: compressed, not read"))
+    }
+
     static func logrotate(_ dir: TemporaryDirectory, _ log: String, _ mode: String) throws {
         let conf = dir.path("logrotate.conf")
         try "\(log) {\n  rotate 5\n  \(mode)\n  missingok\n  nocompress\n}\n".write(toFile: conf, atomically: true, encoding: .utf8)

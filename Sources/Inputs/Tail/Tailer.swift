@@ -22,9 +22,9 @@ public final class Tailer {
         public var forgetAfter: Int64 = 7 * 86_400
         /// Longer lines are handed out in pieces of this size.
         public var maxLine = 1 << 20
-        /// Bytes read from one file per round (rounds alternate between files; one round's
-        /// lines are one batch for the output).
-        public var roundBytes = 1 << 20
+        /// Bytes read from one file per round (rounds take turns between files; one round's
+        /// lines are one batch for the checkpoint).
+        public var roundBytes = 256 << 10
         public init() {}
     }
 
