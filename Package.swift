@@ -33,7 +33,7 @@ let package = Package(
         // DWARF 4 so the valgrind on Debian 12 (3.19) can profile the binary.
         .target(name: "CFastPath", cSettings: [.unsafeFlags(["-gdwarf-4"])]),
         // Signal flags and inotify for the tailer (what Swift cannot express safely).
-        .target(name: "CSystem"),
+        .target(name: "CSystem", cSettings: [.unsafeFlags(["-gdwarf-4"])]),
         .target(name: "MozDefEvent", dependencies: ["CFastPath"], swiftSettings: hotPath),
         .target(name: "Translators", dependencies: ["MozDefEvent", "CFastPath"], swiftSettings: hotPath),
         .target(name: "Inputs", dependencies: ["CZlib", "CFastPath", "CSystem"], swiftSettings: hotPath),
