@@ -14,23 +14,7 @@ struct Convert: ParsableCommand {
         discussion: "Exit status: 0 all records converted, 1 some records rejected (--strict), 2 usage or I/O error."
     )
 
-    @Option(help: "Input format: \(InputFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var format: InputFormat = .auto
-
-    @Option(help: ArgumentHelp("Directory of mapping files (<format>.map) that replace the built-in ones.", valueName: "dir"))
-    var mappings: String?
-
-    @Option(name: .customLong("zeek-path"), help: ArgumentHelp("Zeek log type for inputs without #path or _path (default: from the file name).", valueName: "type"))
-    var zeekPath: String?
-
-    @Option(help: "Zone of timestamps written without one: UTC, ±HH:MM, local, or an IANA name.")
-    var timezone = "UTC"
-
-    @Flag(help: "Reject records that do not parse (to --rejects) instead of keeping them as unparsed events; stricter GELF checks.")
-    var strict = false
-
-    @Option(help: "Append rejected lines to this file as JSON objects (default with --strict: stderr).")
-    var rejects: String?
+    @OptionGroup var translation: TranslationOptions
 
     @Option(name: .shortAndLong, help: "Write events to this file instead of stdout.")
     var output: String?
@@ -43,21 +27,12 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         var options = ConvertOptions()
-        options.format = format
-        options.strict = strict
-        options.rejectsPath = rejects
+        do {
+            try translation.apply(to: &options)
+        } catch {
+            throw usage(error.text)
+        }
         options.outputPath = output
-        options.zeekPath = zeekPath
-        do {
-            options.mappings = try MappingSet.load(directory: mappings)
-        } catch {
-            throw usage("\(error)")
-        }
-        do {
-            options.zone = try ZoneInfo.named(timezone)
-        } catch {
-            throw usage("--timezone: \(error)")
-        }
         if let now {
             guard let t = Timestamp.parseISO8601(now), t.hasZone else {
                 throw usage("--now: '\(now)' is not an RFC 3339 time with a zone")
@@ -79,4 +54,3 @@ struct Convert: ParsableCommand {
     }
 }
 
-extension InputFormat: ExpressibleByArgument {}

@@ -19,8 +19,7 @@ struct Tail: ParsableCommand {
             """
     )
 
-    @Option(help: "Input format: \(InputFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var format: InputFormat = .auto
+    @OptionGroup var translation: TranslationOptions
 
     @Option(help: ArgumentHelp("Where events go: - (stdout, the default) or file:PATH (appended to).", valueName: "dest"))
     var to = "-"
@@ -46,21 +45,6 @@ struct Tail: ParsableCommand {
     @Flag(name: .customLong("no-inotify"), help: "Poll only (for filesystems where inotify misses changes).")
     var noInotify = false
 
-    @Option(help: ArgumentHelp("Directory of mapping files (<format>.map) that replace the built-in ones.", valueName: "dir"))
-    var mappings: String?
-
-    @Option(name: .customLong("zeek-path"), help: ArgumentHelp("Zeek log type for inputs without #path (default: from the file name).", valueName: "type"))
-    var zeekPath: String?
-
-    @Option(help: "Zone of timestamps written without one: UTC, ±HH:MM, local, or an IANA name.")
-    var timezone = "UTC"
-
-    @Flag(help: "Reject lines that do not parse (to --rejects) instead of keeping them as unparsed events.")
-    var strict = false
-
-    @Option(help: "Append rejected lines to this file as JSON objects (default with --strict: stderr).")
-    var rejects: String?
-
     @Argument(help: "Files or glob patterns (quote them: files that match later are picked up).")
     var paths: [String]
 
@@ -74,15 +58,10 @@ struct Tail: ParsableCommand {
 
     func run() throws {
         var options = TailJob.Options()
-        options.convert.format = format
-        options.convert.strict = strict
-        options.convert.rejectsPath = rejects
-        options.convert.zeekPath = zeekPath
         do {
-            options.convert.mappings = try MappingSet.load(directory: mappings)
-            options.convert.zone = try ZoneInfo.named(timezone)
+            try translation.apply(to: &options.convert)
         } catch {
-            throw usage("\(error)")
+            throw usage(error.text)
         }
         switch TailJob.Destination.parse(to) {
         case .success(let d): options.destination = d

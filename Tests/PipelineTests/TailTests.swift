@@ -273,6 +273,23 @@ import TestSupport
         #expect(dups.count < beforeKill.count)
     }
 
+    @Test func sighupReopensTheOutputFile() throws {
+        let dir = try TemporaryDirectory(prefix: "tail")
+        let log = dir.path("app.log")
+        Self.append(log, 0..<3)
+        let t = try Tailer(dir, ["--from-beginning"], patterns: [log])
+        Self.wait(for: t.out) { $0.count >= 3 }
+        // The output is rotated away; after SIGHUP the events go to a new file at its path.
+        try FileManager.default.moveItem(atPath: t.out, toPath: t.out + ".1")
+        kill(t.process.processIdentifier, SIGHUP)
+        usleep(300_000)
+        Self.append(log, 3..<6)
+        let s = Self.wait(for: t.out) { $0.count >= 3 }
+        #expect(t.stop() == 0)
+        #expect(Self.summaries(t.out + ".1") == Self.expected(0..<3))
+        #expect(s == Self.expected(3..<6))
+    }
+
     @Test func aDamagedCheckpointFileIsSetAsideAndNothingIsLost() throws {
         let dir = try TemporaryDirectory(prefix: "tail")
         let log = dir.path("app.log")
