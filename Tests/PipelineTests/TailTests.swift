@@ -107,11 +107,13 @@ import TestSupport
         #expect(t.stderr.contains("15 lines in, 15 events out"))
     }
 
-    @Test func renameAndCreateWhileAWriterRunsAtFullSpeed() throws {
+    /// With inotify, and with stat polling alone (what runs when inotify is missing or overflows).
+    @Test(arguments: [[], ["--no-inotify"]])
+    func renameAndCreateWhileAWriterRunsAtFullSpeed(watch: [String]) throws {
         let dir = try TemporaryDirectory(prefix: "tail")
         let log = dir.path("app.log")
         Self.append(log, 0..<1)
-        let t = try Tailer(dir, ["--from-beginning"], patterns: [log])
+        let t = try Tailer(dir, ["--from-beginning"] + watch, patterns: [log])
         // The writer keeps its descriptor until it reopens: lines after the rename go to the old file.
         var fd = open(log, O_WRONLY | O_APPEND)
         var n = 1
