@@ -1,5 +1,6 @@
 #ifndef MOZDEF_SHIP_CRABBITMQ_SHIM_H
 #define MOZDEF_SHIP_CRABBITMQ_SHIM_H
+#include <sys/time.h>
 // rabbitmq-c 0.12+ moved its headers under rabbitmq-c/; Debian 12 ships 0.11.
 #if __has_include(<rabbitmq-c/amqp.h>)
 #include <rabbitmq-c/amqp.h>
@@ -16,6 +17,68 @@ static inline amqp_rpc_reply_t mds_amqp_login_plain(amqp_connection_state_t stat
     return amqp_login(state, vhost, channel_max, frame_max, heartbeat,
                       AMQP_SASL_METHOD_PLAIN, user, password);
 }
+// MozDef's contract: a durable direct exchange, and a durable queue bound to it (so events
+// published before any consumer exists are kept, not dropped by the broker).
+static inline int mds_amqp_declare(amqp_connection_state_t s, const char *exchange, const char *queue,
+                                   const char *routing_key) {
+    amqp_exchange_declare(s, 1, amqp_cstring_bytes(exchange), amqp_cstring_bytes("direct"), 0, 1, 0, 0, amqp_empty_table);
+    if (amqp_get_rpc_reply(s).reply_type != AMQP_RESPONSE_NORMAL) return -1;
+    if (queue && *queue) {
+        amqp_queue_declare(s, 1, amqp_cstring_bytes(queue), 0, 1, 0, 0, amqp_empty_table);
+        if (amqp_get_rpc_reply(s).reply_type != AMQP_RESPONSE_NORMAL) return -2;
+        amqp_queue_bind(s, 1, amqp_cstring_bytes(queue), amqp_cstring_bytes(exchange), amqp_cstring_bytes(routing_key), amqp_empty_table);
+        if (amqp_get_rpc_reply(s).reply_type != AMQP_RESPONSE_NORMAL) return -3;
+    }
+    amqp_confirm_select(s, 1);
+    if (amqp_get_rpc_reply(s).reply_type != AMQP_RESPONSE_NORMAL) return -4;
+    return 0;
+}
+
+// One persistent JSON message (content_type application/json, content_encoding utf-8, delivery_mode 2).
+static inline int mds_amqp_publish_json(amqp_connection_state_t s, const char *exchange, const char *routing_key,
+                                        const void *body, size_t len) {
+    amqp_basic_properties_t props;
+    props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_CONTENT_ENCODING_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
+    props.content_type = amqp_cstring_bytes("application/json");
+    props.content_encoding = amqp_cstring_bytes("utf-8");
+    props.delivery_mode = 2;
+    amqp_bytes_t b;
+    b.len = len;
+    b.bytes = (void *)body;
+    return amqp_basic_publish(s, 1, amqp_cstring_bytes(exchange), amqp_cstring_bytes(routing_key), 0, 0, &props, b);
+}
+
+// The next publisher confirm, waiting at most timeout_ms (0: only what has arrived).
+// Returns 1 ack, 2 nack (tag and multiple set), 0 nothing yet, 3 another frame (ignored),
+// -1 the connection or channel is gone.
+static inline int mds_amqp_next_confirm(amqp_connection_state_t s, int timeout_ms, uint64_t *tag, int *multiple) {
+    amqp_frame_t f;
+    struct timeval tv;
+    tv.tv_sec = timeout_ms / 1000;
+    tv.tv_usec = (timeout_ms % 1000) * 1000;
+    int rc = amqp_simple_wait_frame_noblock(s, &f, &tv);
+    if (rc == AMQP_STATUS_TIMEOUT) return 0;
+    if (rc != AMQP_STATUS_OK) return -1;
+    if (f.frame_type != AMQP_FRAME_METHOD) return 3;
+    switch (f.payload.method.id) {
+    case AMQP_BASIC_ACK_METHOD: {
+        amqp_basic_ack_t *a = (amqp_basic_ack_t *)f.payload.method.decoded;
+        *tag = a->delivery_tag; *multiple = a->multiple;
+        return 1;
+    }
+    case AMQP_BASIC_NACK_METHOD: {
+        amqp_basic_nack_t *a = (amqp_basic_nack_t *)f.payload.method.decoded;
+        *tag = a->delivery_tag; *multiple = a->multiple;
+        return 2;
+    }
+    case AMQP_CHANNEL_CLOSE_METHOD:
+    case AMQP_CONNECTION_CLOSE_METHOD:
+        return -1;
+    default:
+        return 3;
+    }
+}
+
 // AMQP_PROTOCOL_VERSION_* are macros over several tokens in some versions.
 static inline const char *mds_amqp_version(void) { return amqp_version(); }
 #endif

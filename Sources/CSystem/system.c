@@ -73,3 +73,7 @@ int mds_inotify_drain(int fd, int *structural) {
     (void)fd; *structural = 0; return -1;
 #endif
 }
+
+int mds_signal_stop_pending(void) {
+    return pending[SIGTERM] || pending[SIGINT];
+}

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CSystem
 import Inputs
 import MozDefEvent
 import Outputs
@@ -15,6 +16,10 @@ public struct ConvertOptions: Sendable {
     public var strict = false
     public var rejectsPath: String?
     public var outputPath: String?
+    /// Where events go (--to); outputPath, when set, means .file (created or truncated).
+    public var destination = Destination.stdout
+    public var exchange: String?
+    public var routingKey: String?
     /// A fixed "now": the time of lines that carry none, and the year-inference reference (reproducible output).
     public var now: Timestamp?
     public var progress = false
@@ -92,10 +97,12 @@ public final class ConvertJob {
         let (paths, listErrors) = InputPaths.expand(inputs.isEmpty ? ["-"] : inputs)
         summary.errors += listErrors.map(\.description)
         summary.filesTotal = paths.count + listErrors.count
-        let output: LineOutput
+        let output: any EventSink
         do {
-            output = try options.outputPath.map { path throws(LineOutput.WriteError) in try LineOutput(path: path) }
-                ?? LineOutput(fd: 1, name: "stdout")
+            let destination = options.outputPath.map { Destination.file($0) } ?? options.destination
+            output = try destination.open(append: false, report: { printError("mozdef-ship convert: " + $0) },
+                                          stop: { mds_signal_stop_pending() != 0 },
+                                          exchange: options.exchange, routingKey: options.routingKey)
         } catch {
             summary.errors.append(error.description)
             return summary
@@ -130,12 +137,13 @@ public final class ConvertJob {
         } catch {
             summary.errors.append(error.description)
         }
+        if let line = output.statsLine { summary.notes.append(line) }
         if options.progress { printError("\u{1B}[2K\r", terminator: false) }
         summary.seconds = Clock.monotonicSeconds() - started
         return summary
     }
 
-    private func convert(path: String, output: LineOutput, rejects: RejectsWriter?) throws {
+    private func convert(path: String, output: any EventSink, rejects: RejectsWriter?) throws {
         let reader = try LineReader.open(path: path)
         defer { reader.close() }
         let fixedNow = options.now
@@ -179,7 +187,7 @@ public final class ConvertJob {
 
     private func forEachRecord(_ reader: LineReader, _ writer: inout JSONWriter, _ counts: inout FileCounts,
                                sourceName: String, dispatch: inout Dispatch,
-                               fixedNow: Timestamp?, output: LineOutput, rejects: RejectsWriter?,
+                               fixedNow: Timestamp?, output: any EventSink, rejects: RejectsWriter?,
                                bytesBefore: Int) throws {
         var ctx = RecordContext(source: sourceName, received: fixedNow ?? Clock.received())
         var bytesSeen = 0
@@ -306,7 +314,7 @@ public final class ConvertJob {
     }
 
     /// Events are built in `writer` and handed to the output in blocks.
-    private static func drain(_ writer: inout JSONWriter, _ output: LineOutput) throws(LineOutput.WriteError) {
+    private static func drain(_ writer: inout JSONWriter, _ output: any EventSink) throws(LineOutput.WriteError) {
         defer { writer.reset() }
         try writer.withBytes { b throws(LineOutput.WriteError) in try output.write(b) }
     }

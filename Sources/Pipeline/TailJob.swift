@@ -17,34 +17,14 @@ import Translators
 /// are saved at most every `saveInterval` seconds, so after `kill -9` the lines repeated on
 /// restart are at most those of the rounds since the last save (one batch).
 public final class TailJob {
-    public enum Destination: Sendable, Equatable {
-        case stdout
-        case file(String)
-
-        /// `-`, `stdout` or `file:PATH`; other schemes are refused with the reason.
-        public static func parse(_ s: String) -> Result<Destination, UsageError> {
-            if s == "-" || s == "stdout" { return .success(.stdout) }
-            if s.hasPrefix("file:") {
-                let p = String(s.dropFirst(5))
-                return p.isEmpty ? .failure(UsageError("--to file: needs a path")) : .success(.file(p))
-            }
-            if let colon = s.firstIndex(of: ":") {
-                return .failure(UsageError("--to: unsupported destination '\(s[..<colon])' (this version writes to stdout or file:PATH)"))
-            }
-            return .failure(UsageError("--to: expected -, stdout or file:PATH, got '\(s)'"))
-        }
-    }
-
-    public struct UsageError: Error, Sendable, CustomStringConvertible {
-        public var description: String
-        public init(_ d: String) { description = d }
-    }
-
     public struct Options: Sendable {
         public var convert = ConvertOptions()
         public var tail = Tailer.Options()
         public var stateDirectory = TailJob.defaultStateDirectory()
         public var destination = Destination.stdout
+        /// Overrides of MozDef's exchange and routing key (amqp destinations).
+        public var exchange: String?
+        public var routingKey: String?
         /// Stat polling period (inotify only wakes the loop sooner).
         public var pollInterval = 1.0
         public var inotify = true
@@ -111,12 +91,11 @@ public final class TailJob {
             store = CheckpointStore(directory: options.stateDirectory)
             tailOptions.fromBeginning = true
         }
-        let output: LineOutput
+        let output: any EventSink
         do {
-            switch options.destination {
-            case .stdout: output = LineOutput(fd: 1, name: "stdout")
-            case .file(let p): output = try LineOutput(path: p, append: true)
-            }
+            let report = self.report
+            output = try options.destination.open(append: true, report: report, stop: { mds_signal_stop_pending() != 0 },
+                                                  exchange: options.exchange, routingKey: options.routingKey)
         } catch {
             errors.append(error.description)
             return 2
@@ -210,6 +189,7 @@ public final class TailJob {
             }
         }
         // Final save: every handed-out line has been flushed above.
+        if let line = output.statsLine { report(line) }
         if unsaved {
             do {
                 try output.sync()
@@ -282,7 +262,7 @@ struct LineTranslation: ~Copyable {
 
     var buffered: Int { writer.count }
 
-    mutating func drain(to output: LineOutput) throws(LineOutput.WriteError) {
+    mutating func drain(to output: any EventSink) throws(LineOutput.WriteError) {
         defer { writer.reset() }
         try writer.withBytes { b throws(LineOutput.WriteError) in try output.write(b) }
     }

@@ -19,6 +19,11 @@ struct Convert: ParsableCommand {
     @Option(name: .shortAndLong, help: "Write events to this file instead of stdout.")
     var output: String?
 
+    @Option(help: ArgumentHelp("Where events go: - (stdout, the default), file:PATH or amqp://user:pass@host:port/vhost.", valueName: "dest"))
+    var to: String?
+
+    @OptionGroup var amqp: AMQPOptions
+
     @Option(help: "Use this RFC 3339 time as the current time (received timestamps, year inference).")
     var now: String?
 
@@ -33,6 +38,15 @@ struct Convert: ParsableCommand {
             throw usage(error.text)
         }
         options.outputPath = output
+        if let to {
+            guard output == nil else { throw usage("give -o or --to, not both") }
+            switch Destination.parse(to) {
+            case .success(let d): options.destination = d
+            case .failure(let e): throw usage(e.description)
+            }
+        }
+        options.exchange = amqp.exchange
+        options.routingKey = amqp.routingKey
         if let now {
             guard let t = Timestamp.parseISO8601(now), t.hasZone else {
                 throw usage("--now: '\(now)' is not an RFC 3339 time with a zone")

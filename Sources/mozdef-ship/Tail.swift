@@ -21,8 +21,10 @@ struct Tail: ParsableCommand {
 
     @OptionGroup var translation: TranslationOptions
 
-    @Option(help: ArgumentHelp("Where events go: - (stdout, the default) or file:PATH (appended to).", valueName: "dest"))
+    @Option(help: ArgumentHelp("Where events go: - (stdout, the default), file:PATH (appended to) or amqp://user:pass@host:port/vhost.", valueName: "dest"))
     var to = "-"
+
+    @OptionGroup var amqp: AMQPOptions
 
     @Option(name: .customLong("state-dir"), help: ArgumentHelp("Checkpoint directory (default: /var/lib/mozdef-ship as root, else $XDG_STATE_HOME/mozdef-ship).", valueName: "dir"))
     var stateDir: String?
@@ -63,10 +65,12 @@ struct Tail: ParsableCommand {
         } catch {
             throw usage(error.text)
         }
-        switch TailJob.Destination.parse(to) {
+        switch Destination.parse(to) {
         case .success(let d): options.destination = d
         case .failure(let e): throw usage(e.description)
         }
+        options.exchange = amqp.exchange
+        options.routingKey = amqp.routingKey
         if let stateDir { options.stateDirectory = stateDir }
         options.tail.patterns = paths
         options.tail.fromBeginning = fromBeginning

@@ -48,3 +48,12 @@ struct UsageMessage: Error {
 }
 
 extension InputFormat: ExpressibleByArgument {}
+
+/// RabbitMQ overrides for amqp:// destinations (MozDef's contract by default).
+struct AMQPOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("RabbitMQ exchange for amqp:// destinations (default: eventtask, MozDef's).", valueName: "name"))
+    var exchange: String?
+
+    @Option(name: .customLong("routing-key"), help: ArgumentHelp("RabbitMQ routing key for amqp:// destinations (default: eventtask).", valueName: "key"))
+    var routingKey: String?
+}

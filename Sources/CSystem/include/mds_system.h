@@ -11,6 +11,8 @@
 void mds_signals_install(void);
 /// True (once) when `sig` arrived since the last call.
 int mds_signal_take(int sig);
+/// True while a SIGTERM or SIGINT is pending (not cleared): long waits give up on it.
+int mds_signal_stop_pending(void);
 
 /// Watches directory `path` for entries created, moved in or out, deleted, written or
 /// closed. Returns the watch descriptor or -1 (errno set).

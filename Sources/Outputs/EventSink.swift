@@ -1,0 +1,20 @@
+/// Where events go: blocks of complete JSON lines in, delivered by `flush`.
+/// `flush` returning means every event written so far is delivered (written to a file or
+/// pipe; confirmed by a broker): the tailer's checkpoints rely on it.
+public protocol EventSink: AnyObject {
+    var name: String { get }
+    /// Takes a block of complete lines (each event ends with a line feed).
+    func write(_ bytes: UnsafeRawBufferPointer) throws(LineOutput.WriteError)
+    /// Delivers everything written so far.
+    func flush() throws(LineOutput.WriteError)
+    /// Makes delivered events durable where the sink can (fsync of a file).
+    func sync() throws(LineOutput.WriteError)
+    /// Reopens a file destination (SIGHUP); nothing for others.
+    func reopen() throws(LineOutput.WriteError)
+    /// Counts for the summary line, if the sink keeps any.
+    var statsLine: String? { get }
+}
+
+extension LineOutput: EventSink {
+    public var statsLine: String? { nil }
+}

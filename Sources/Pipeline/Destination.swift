@@ -1,0 +1,49 @@
+import Outputs
+
+/// Where `--to` sends events: stdout, a file, or RabbitMQ.
+public enum Destination: Sendable, Equatable {
+    case stdout
+    /// Appended to when `append` (tail), else created or truncated (convert's -o).
+    case file(String)
+    case amqp(AMQPPublisher.Target)
+
+    /// `-`, `stdout`, `file:PATH` or `amqp://user:pass@host:port/vhost`.
+    public static func parse(_ s: String) -> Result<Destination, UsageError> {
+        if s == "-" || s == "stdout" { return .success(.stdout) }
+        if s.hasPrefix("file:") {
+            let p = String(s.dropFirst(5))
+            return p.isEmpty ? .failure(UsageError("--to file: needs a path")) : .success(.file(p))
+        }
+        if s.hasPrefix("amqp://") {
+            guard let t = AMQPPublisher.Target.parse(s) else { return .failure(UsageError("--to: cannot read the AMQP URL '\(s)'")) }
+            return .success(.amqp(t))
+        }
+        if let colon = s.firstIndex(of: ":") {
+            return .failure(UsageError("--to: unsupported destination '\(s[..<colon])' (this version writes to stdout, file:PATH or amqp://)"))
+        }
+        return .failure(UsageError("--to: expected -, stdout, file:PATH or amqp://..., got '\(s)'"))
+    }
+
+    /// Opens the sink. `report` receives connection messages; `stop` ends reconnect attempts.
+    func open(append: Bool, report: @escaping (String) -> Void, stop: @escaping () -> Bool,
+              exchange: String?, routingKey: String?) throws(LineOutput.WriteError) -> any EventSink {
+        switch self {
+        case .stdout: return LineOutput(fd: 1, name: "stdout")
+        case .file(let p): return try LineOutput(path: p, append: append)
+        case .amqp(var t):
+            if let exchange { t.exchange = exchange }
+            if let routingKey { t.routingKey = routingKey }
+            // A queue is declared and bound only on MozDef's own exchange and key.
+            if t.exchange != "eventtask" || t.routingKey != "eventtask" { t.queue = "" }
+            let p = AMQPPublisher(target: t)
+            p.report = report
+            p.shouldStop = stop
+            return p
+        }
+    }
+}
+
+public struct UsageError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ d: String) { description = d }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `--to amqp://` against a real RabbitMQ (Debian's rabbitmq-server, a private node on
+/// loopback started here), checked by consuming with pika, a peer that is not ours.
+@Suite(.serialized) struct AMQPTests {
+    /// A private broker for one test: its own ports and data directory.
+    final class Broker {
+        let dir: TemporaryDirectory
+        let port: Int
+        var url: String { "amqp://guest:guest@127.0.0.1:\(port)/" }
+
+        init() throws {
+            dir = try TemporaryDirectory(prefix: "rabbitmq")
+            chmod(dir.url.path, 0o755)
+            // AMQP port; the script derives the epmd (+10000) and distribution (+20000) ports.
+            port = 21000 + Int(getpid() % 4000) + Int.random(in: 0..<500)
+            try run("start")
+        }
+
+        /// posix_spawn + waitpid: Foundation's Process never saw this script exit (the broker it
+        /// starts detaches into its own session), so it is not used here.
+        func run(_ what: String) throws {
+            let script = Binary.repoRoot.appendingPathComponent("scripts/rabbitmq-private").path
+            let args = [script, what, dir.path("node"), String(port)]
+            var cargs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
+            defer { for a in cargs { free(a) } }
+            var pid: pid_t = 0
+            let rc = posix_spawn(&pid, script, nil, nil, &cargs, environ)
+            #expect(rc == 0, "cannot start \(script)")
+            guard rc == 0 else { return }
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            #expect(status == 0, "rabbitmq-private \(what) failed (\(status))")
+        }
+
+        deinit { try? run("stop") }
+
+        struct Message: Decodable {
+            var exchange: String
+            var routing_key: String
+            var content_type: String?
+            var content_encoding: String?
+            var delivery_mode: Int?
+            var body: String
+        }
+
+        /// Everything in `queue`, consumed by pika until `expected` distinct bodies arrived.
+        func consume(queue: String = "eventtask", expected: Int) throws -> [Message] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            p.arguments = [Binary.repoRoot.appendingPathComponent("Tests/Support/amqp_consume.py").path, String(port), queue, String(expected), "90"]
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0)
+            return try String(decoding: data, as: UTF8.self).split(separator: "\n").map {
+                try JSONDecoder().decode(Message.self, from: Data($0.utf8))
+            }
+        }
+    }
+
+    static let now = "2026-11-29T00:00:00Z"
+
+    @Test func convertPublishesMozDefsContractAndSurvivesABrokerRestart() throws {
+        let broker = try Broker()
+        // 1. The contract: exchange and routing key eventtask, JSON, persistent; the bodies are
+        //    exactly the events `convert` writes to stdout.
+        let sample = "samples/syslog/auth.log"
+        let r = try Binary.run(["convert", "--format", "syslog", "--now", Self.now, "--to", broker.url, sample])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("61 confirmed"))
+        let local = try Binary.run(["convert", "--format", "syslog", "--now", Self.now, sample])
+        let expected = local.stdout.split(separator: "\n").map(String.init)
+        let got = try broker.consume(expected: expected.count)
+        #expect(got.map(\.body) == expected)
+        for m in got.prefix(3) {
+            #expect(m.exchange == "eventtask" && m.routing_key == "eventtask")
+            #expect(m.content_type == "application/json" && m.content_encoding == "utf-8" && m.delivery_mode == 2)
+        }
+
+        // 2. The broker stops in the middle of 20,000 events and comes back: every event arrives;
+        //    duplicates (events the broker took but had not confirmed) are counted, at most one window.
+        let dir = try TemporaryDirectory(prefix: "amqp")
+        let n = 20_000
+        let lines = (0..<n).map { "<13>Nov 29 10:00:00 host app: L\(String(format: "%07d", $0))" }.joined(separator: "\n") + "\n"
+        let input = try dir.write("big.log", Array(lines.utf8))
+        let p = Process()
+        p.executableURL = Binary.url
+        p.arguments = ["convert", "--format", "syslog", "--now", Self.now, "--to", broker.url, input]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        usleep(300_000)
+        try broker.run("stop")
+        usleep(1_000_000)
+        try broker.run("start")
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(stderr)")
+        let all = try broker.consume(expected: n)
+        let summaries = all.compactMap { m in
+            (try? JSONSerialization.jsonObject(with: Data(m.body.utf8)) as? [String: Any])?["summary"] as? String
+        }
+        let distinct = Set(summaries)
+        #expect(distinct.count == n, "missing \(n - distinct.count)")
+        let duplicates = summaries.count - distinct.count
+        #expect(duplicates <= 1000, "\(duplicates) duplicates: more than one confirm window")
+        #expect(stderr.contains("connected again") || stderr.contains("\(n) confirmed"))
+    }
+
+    @Test func tailCheckpointsOnlyWhatTheBrokerConfirmed() throws {
+        let broker = try Broker()
+        let dir = try TemporaryDirectory(prefix: "amqp-tail")
+        let log = dir.path("app.log")
+        let lines = (0..<500).map { "<13>Nov 29 10:00:00 host app: T\(String(format: "%07d", $0))" }.joined(separator: "\n") + "\n"
+        try Data(lines.utf8).write(to: URL(fileURLWithPath: log))
+        let p = Process()
+        p.executableURL = Binary.url
+        p.arguments = ["tail", "--format", "syslog", "--from-beginning", "--state-dir", dir.path("state"), "--to", broker.url,
+                       "--poll-interval", "0.2", log]
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let got = try broker.consume(expected: 500)
+        p.terminate()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        #expect(Set(got.map(\.body)).count == 500)
+        let state = try String(contentsOfFile: dir.path("state/checkpoints"), encoding: .utf8)
+        #expect(state.contains(" \(lines.utf8.count) "), "checkpoint at the end of the file: \(state)")
+    }
+}
