@@ -57,6 +57,7 @@ bench: deps
 	benchmarks/run.sh
 	$(SWIFT) build -c release --product mozdef-ship
 	python3 benchmarks/tail.py
+	benchmarks/amqp.sh
 
 clean:
 	rm -rf .build

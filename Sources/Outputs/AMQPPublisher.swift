@@ -104,8 +104,22 @@ public final class AMQPPublisher: EventSink {
 
     deinit { disconnect() }
 
+    /// From the first publish to the last confirm seen by `flush` (monotonic seconds).
+    private var firstPublish: Double?
+    private var lastSettled: Double?
+
     public var statsLine: String? {
-        "\(target.display): \(confirmed) confirmed, \(republished) published again after reconnecting, \(reconnects) reconnects"
+        var s = "\(target.display): \(confirmed) confirmed, \(republished) published again after reconnecting, \(reconnects) reconnects"
+        if let a = firstPublish, let b = lastSettled, b > a, confirmed > 0 {
+            s += ", \(Int(Double(confirmed) / (b - a))) msg/s"
+        }
+        return s
+    }
+
+    private static func monotonic() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 
     // MARK: EventSink
@@ -122,10 +136,12 @@ public final class AMQPPublisher: EventSink {
     }
 
     public func flush() throws(LineOutput.WriteError) {
+        guard pendingCount > 0 else { return }
         while pendingCount > 0 {
             try ensureConnected()
             if !waitConfirms(timeoutMs: 1000, atLeastOne: true) { try reconnectAndResend() }
         }
+        lastSettled = Self.monotonic()
     }
 
     public func sync() throws(LineOutput.WriteError) {}
@@ -137,6 +153,7 @@ public final class AMQPPublisher: EventSink {
     // MARK: publishing
 
     func publish(_ body: UnsafeBufferPointer<UInt8>) throws(LineOutput.WriteError) {
+        if firstPublish == nil { firstPublish = Self.monotonic() }
         unconfirmed.append((0, Array(body)))
         published += 1
         if state == nil {
