@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "MozDefEvent", dependencies: ["CFastPath"], swiftSettings: hotPath),
         .target(name: "Translators", dependencies: ["MozDefEvent", "CFastPath"], swiftSettings: hotPath),
         .target(name: "Inputs", dependencies: ["CZlib", "CFastPath", "CSystem"], swiftSettings: hotPath),
-        .target(name: "Outputs", dependencies: ["MozDefEvent", "CCurl", "CRabbitMQ"], swiftSettings: hotPath),
+        .target(name: "Outputs", dependencies: ["MozDefEvent", "CCurl", "CRabbitMQ", "CZlib"], swiftSettings: hotPath),
         .target(name: "Pipeline", dependencies: ["MozDefEvent", "Translators", "Inputs", "Outputs", "CSystem"], swiftSettings: hotPath),
         .executableTarget(name: "mozdef-ship", dependencies: [
             "Pipeline",

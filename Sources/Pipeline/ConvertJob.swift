@@ -18,8 +18,7 @@ public struct ConvertOptions: Sendable {
     public var outputPath: String?
     /// Where events go (--to); outputPath, when set, means .file (created or truncated).
     public var destination = Destination.stdout
-    public var exchange: String?
-    public var routingKey: String?
+    public var delivery = DeliveryOptions()
     /// A fixed "now": the time of lines that carry none, and the year-inference reference (reproducible output).
     public var now: Timestamp?
     public var progress = false
@@ -97,12 +96,24 @@ public final class ConvertJob {
         let (paths, listErrors) = InputPaths.expand(inputs.isEmpty ? ["-"] : inputs)
         summary.errors += listErrors.map(\.description)
         summary.filesTotal = paths.count + listErrors.count
+        // Events a destination refuses (HTTP 4xx) go to the dead-letter file, as rejected lines do.
+        var deliveryRejects: RejectsWriter?
+        var refused = 0
+        let rejectsPath = options.rejectsPath
+        let reject: (UnsafeBufferPointer<UInt8>, Int, String) throws(LineOutput.WriteError) -> Void = { event, status, response throws(LineOutput.WriteError) in
+            if deliveryRejects == nil {
+                deliveryRejects = try rejectsPath.map { r throws(LineOutput.WriteError) in RejectsWriter(output: try LineOutput(path: r, append: true)) }
+                    ?? RejectsWriter(output: LineOutput(fd: 2, name: "stderr", flushAt: 0))
+            }
+            try deliveryRejects!.write(file: "delivery", line: 0, reason: "refused by the destination: HTTP \(status) \(response)", raw: event)
+            refused += 1
+        }
         let output: any EventSink
         do {
             let destination = options.outputPath.map { Destination.file($0) } ?? options.destination
             output = try destination.open(append: false, report: { printError("mozdef-ship convert: " + $0) },
                                           stop: { mds_signal_stop_pending() != 0 },
-                                          exchange: options.exchange, routingKey: options.routingKey)
+                                          delivery: options.delivery, reject: reject)
         } catch {
             summary.errors.append(error.description)
             return summary
@@ -138,6 +149,8 @@ public final class ConvertJob {
             summary.errors.append(error.description)
         }
         if let line = output.statsLine { summary.notes.append(line) }
+        do { try deliveryRejects?.flush() } catch { summary.errors.append(error.description) }
+        summary.rejected += refused
         if options.progress { printError("\u{1B}[2K\r", terminator: false) }
         summary.seconds = Clock.monotonicSeconds() - started
         return summary

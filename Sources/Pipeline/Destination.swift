@@ -6,6 +6,7 @@ public enum Destination: Sendable, Equatable {
     /// Appended to when `append` (tail), else created or truncated (convert's -o).
     case file(String)
     case amqp(AMQPPublisher.Target)
+    case http(String)
 
     /// `-`, `stdout`, `file:PATH` or `amqp://user:pass@host:port/vhost`.
     public static func parse(_ s: String) -> Result<Destination, UsageError> {
@@ -14,20 +15,29 @@ public enum Destination: Sendable, Equatable {
             let p = String(s.dropFirst(5))
             return p.isEmpty ? .failure(UsageError("--to file: needs a path")) : .success(.file(p))
         }
+        if s.hasPrefix("http://") || s.hasPrefix("https://") { return .success(.http(s)) }
         if s.hasPrefix("amqp://") {
             guard let t = AMQPPublisher.Target.parse(s) else { return .failure(UsageError("--to: cannot read the AMQP URL '\(s)'")) }
             return .success(.amqp(t))
         }
         if let colon = s.firstIndex(of: ":") {
-            return .failure(UsageError("--to: unsupported destination '\(s[..<colon])' (this version writes to stdout, file:PATH or amqp://)"))
+            return .failure(UsageError("--to: unsupported destination '\(s[..<colon])' (this version writes to stdout, file:PATH, http(s):// or amqp://)"))
         }
-        return .failure(UsageError("--to: expected -, stdout, file:PATH or amqp://..., got '\(s)'"))
+        return .failure(UsageError("--to: expected -, stdout, file:PATH, http(s)://... or amqp://..., got '\(s)'"))
     }
 
     /// Opens the sink. `report` receives connection messages; `stop` ends reconnect attempts.
     func open(append: Bool, report: @escaping (String) -> Void, stop: @escaping () -> Bool,
-              exchange: String?, routingKey: String?) throws(LineOutput.WriteError) -> any EventSink {
+              delivery: DeliveryOptions, reject: @escaping (UnsafeBufferPointer<UInt8>, Int, String) throws(LineOutput.WriteError) -> Void)
+        throws(LineOutput.WriteError) -> any EventSink {
+        let exchange = delivery.exchange, routingKey = delivery.routingKey
         switch self {
+        case .http(let url):
+            let h = HTTPSink(url: url, options: delivery.http)
+            h.report = report
+            h.shouldStop = stop
+            h.onReject = reject
+            return h
         case .stdout: return LineOutput(fd: 1, name: "stdout")
         case .file(let p): return try LineOutput(path: p, append: append)
         case .amqp(var t):
@@ -46,4 +56,12 @@ public enum Destination: Sendable, Equatable {
 public struct UsageError: Error, Sendable, CustomStringConvertible {
     public var description: String
     public init(_ d: String) { description = d }
+}
+
+/// How events are delivered to network destinations (options of --to).
+public struct DeliveryOptions: Sendable {
+    public var exchange: String?
+    public var routingKey: String?
+    public var http = HTTPSink.Options()
+    public init() {}
 }

@@ -22,9 +22,7 @@ public final class TailJob {
         public var tail = Tailer.Options()
         public var stateDirectory = TailJob.defaultStateDirectory()
         public var destination = Destination.stdout
-        /// Overrides of MozDef's exchange and routing key (amqp destinations).
-        public var exchange: String?
-        public var routingKey: String?
+        public var delivery = DeliveryOptions()
         /// Stat polling period (inotify only wakes the loop sooner).
         public var pollInterval = 1.0
         public var inotify = true
@@ -91,11 +89,21 @@ public final class TailJob {
             store = CheckpointStore(directory: options.stateDirectory)
             tailOptions.fromBeginning = true
         }
+        var deliveryRejects: RejectsWriter?
+        let rejectsPath = options.convert.rejectsPath
+        let reject: (UnsafeBufferPointer<UInt8>, Int, String) throws(LineOutput.WriteError) -> Void = { event, status, response throws(LineOutput.WriteError) in
+            if deliveryRejects == nil {
+                deliveryRejects = try rejectsPath.map { r throws(LineOutput.WriteError) in RejectsWriter(output: try LineOutput(path: r, append: true)) }
+                    ?? RejectsWriter(output: LineOutput(fd: 2, name: "stderr", flushAt: 0))
+            }
+            try deliveryRejects!.write(file: "delivery", line: 0, reason: "refused by the destination: HTTP \(status) \(response)", raw: event)
+            try deliveryRejects!.flush()
+        }
         let output: any EventSink
         do {
             let report = self.report
             output = try options.destination.open(append: true, report: report, stop: { mds_signal_stop_pending() != 0 },
-                                                  exchange: options.exchange, routingKey: options.routingKey)
+                                                  delivery: options.delivery, reject: reject)
         } catch {
             errors.append(error.description)
             return 2

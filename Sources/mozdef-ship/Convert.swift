@@ -19,10 +19,10 @@ struct Convert: ParsableCommand {
     @Option(name: .shortAndLong, help: "Write events to this file instead of stdout.")
     var output: String?
 
-    @Option(help: ArgumentHelp("Where events go: - (stdout, the default), file:PATH or amqp://user:pass@host:port/vhost.", valueName: "dest"))
+    @Option(help: ArgumentHelp("Where events go: - (stdout, the default), file:PATH, http(s)://host/path or amqp://user:pass@host:port/vhost.", valueName: "dest"))
     var to: String?
 
-    @OptionGroup var amqp: AMQPOptions
+    @OptionGroup var delivery: DeliveryFlags
 
     @Option(help: "Use this RFC 3339 time as the current time (received timestamps, year inference).")
     var now: String?
@@ -45,8 +45,7 @@ struct Convert: ParsableCommand {
             case .failure(let e): throw usage(e.description)
             }
         }
-        options.exchange = amqp.exchange
-        options.routingKey = amqp.routingKey
+        options.delivery = delivery.options
         if let now {
             guard let t = Timestamp.parseISO8601(now), t.hasZone else {
                 throw usage("--now: '\(now)' is not an RFC 3339 time with a zone")

@@ -21,10 +21,10 @@ struct Tail: ParsableCommand {
 
     @OptionGroup var translation: TranslationOptions
 
-    @Option(help: ArgumentHelp("Where events go: - (stdout, the default), file:PATH (appended to) or amqp://user:pass@host:port/vhost.", valueName: "dest"))
+    @Option(help: ArgumentHelp("Where events go: - (stdout, the default), file:PATH (appended to), http(s)://host/path or amqp://user:pass@host:port/vhost.", valueName: "dest"))
     var to = "-"
 
-    @OptionGroup var amqp: AMQPOptions
+    @OptionGroup var delivery: DeliveryFlags
 
     @Option(name: .customLong("state-dir"), help: ArgumentHelp("Checkpoint directory (default: /var/lib/mozdef-ship as root, else $XDG_STATE_HOME/mozdef-ship).", valueName: "dir"))
     var stateDir: String?
@@ -69,8 +69,7 @@ struct Tail: ParsableCommand {
         case .success(let d): options.destination = d
         case .failure(let e): throw usage(e.description)
         }
-        options.exchange = amqp.exchange
-        options.routingKey = amqp.routingKey
+        options.delivery = delivery.options
         if let stateDir { options.stateDirectory = stateDir }
         options.tail.patterns = paths
         options.tail.fromBeginning = fromBeginning

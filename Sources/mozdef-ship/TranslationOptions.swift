@@ -49,11 +49,56 @@ struct UsageMessage: Error {
 
 extension InputFormat: ExpressibleByArgument {}
 
-/// RabbitMQ overrides for amqp:// destinations (MozDef's contract by default).
-struct AMQPOptions: ParsableArguments {
+/// Options of network destinations (--to http(s):// or amqp://).
+struct DeliveryFlags: ParsableArguments {
     @Option(help: ArgumentHelp("RabbitMQ exchange for amqp:// destinations (default: eventtask, MozDef's).", valueName: "name"))
     var exchange: String?
 
     @Option(name: .customLong("routing-key"), help: ArgumentHelp("RabbitMQ routing key for amqp:// destinations (default: eventtask).", valueName: "key"))
     var routingKey: String?
+
+    @Option(name: .customLong("header"), help: ArgumentHelp("An extra HTTP request header, 'Name: value' (repeatable).", valueName: "header"))
+    var headers: [String] = []
+
+    @Option(help: ArgumentHelp("CA certificates (PEM) to verify an https:// destination with.", valueName: "file"))
+    var cacert: String?
+
+    @Flag(help: "Do not verify the https:// destination's certificate.")
+    var insecure = false
+
+    @Option(help: ArgumentHelp("Client certificate (PEM) for https://.", valueName: "file"))
+    var cert: String?
+
+    @Option(help: ArgumentHelp("Client certificate's private key (PEM).", valueName: "file"))
+    var key: String?
+
+    @Option(help: ArgumentHelp("Seconds an HTTP request may take before it is retried.", valueName: "seconds"))
+    var timeout = 30.0
+
+    @Flag(help: "Compress HTTP request bodies with gzip.")
+    var gzip = false
+
+    @Option(help: ArgumentHelp("Events per request for a /_bulk URL.", valueName: "n"))
+    var batch = 500
+
+    func validate() throws {
+        if !(timeout > 0) { throw ValidationError("--timeout must be > 0") }
+        if batch < 1 { throw ValidationError("--batch must be >= 1") }
+        for h in headers where !h.contains(":") { throw ValidationError("--header '\(h)': expected 'Name: value'") }
+    }
+
+    var options: DeliveryOptions {
+        var d = DeliveryOptions()
+        d.exchange = exchange
+        d.routingKey = routingKey
+        d.http.headers = headers
+        d.http.caCert = cacert
+        d.http.insecure = insecure
+        d.http.clientCert = cert
+        d.http.clientKey = key
+        d.http.timeoutSeconds = timeout
+        d.http.gzip = gzip
+        d.http.batch = batch
+        return d
+    }
 }

@@ -27,7 +27,15 @@ import TestSupport
             var cargs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
             defer { for a in cargs { free(a) } }
             var pid: pid_t = 0
-            let rc = posix_spawn(&pid, script, nil, nil, &cargs, environ)
+            // The test runner blocks signals in its threads; the broker must get SIGTERM.
+            var attr = posix_spawnattr_t()
+            posix_spawnattr_init(&attr)
+            defer { posix_spawnattr_destroy(&attr) }
+            var none = sigset_t()
+            sigemptyset(&none)
+            posix_spawnattr_setsigmask(&attr, &none)
+            posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK))
+            let rc = posix_spawn(&pid, script, nil, &attr, &cargs, environ)
             #expect(rc == 0, "cannot start \(script)")
             guard rc == 0 else { return }
             var status: Int32 = 0
