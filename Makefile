@@ -58,6 +58,7 @@ bench: deps
 	$(SWIFT) build -c release --product mozdef-ship
 	python3 benchmarks/tail.py
 	benchmarks/amqp.sh
+	benchmarks/http.sh
 
 clean:
 	rm -rf .build
