@@ -125,14 +125,7 @@ public final class AMQPPublisher: EventSink {
     // MARK: EventSink
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws(LineOutput.WriteError) {
-        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
-        var s = 0
-        while s < bytes.count {
-            guard let hit = memchr(base + s, 0x0A, bytes.count - s) else { break }
-            let e = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-            if e > s { try publish(UnsafeBufferPointer(start: base + s, count: e - s)) }
-            s = e + 1
-        }
+        try forEachLine(bytes) { line throws(LineOutput.WriteError) in try publish(line) }
     }
 
     public func flush() throws(LineOutput.WriteError) {

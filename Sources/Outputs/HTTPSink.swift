@@ -98,23 +98,15 @@ public final class HTTPSink: EventSink {
     // MARK: EventSink
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws(LineOutput.WriteError) {
-        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
-        var s = 0
-        while s < bytes.count {
-            guard let hit = memchr(base + s, 0x0A, bytes.count - s) else { break }
-            let e = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-            if e > s {
-                let line = UnsafeBufferPointer(start: base + s, count: e - s)
-                if bulk {
-                    batchBody.append(contentsOf: line)
-                    batchBody.append(0x0A)
-                    batchCount += 1
-                    if batchCount >= max(1, options.batch) { try sendBatch() }
-                } else {
-                    try send(line, events: 1)
-                }
+        try forEachLine(bytes) { line throws(LineOutput.WriteError) in
+            if bulk {
+                batchBody.append(contentsOf: line)
+                batchBody.append(0x0A)
+                batchCount += 1
+                if batchCount >= max(1, options.batch) { try sendBatch() }
+            } else {
+                try send(line, events: 1)
             }
-            s = e + 1
         }
     }
 
@@ -156,13 +148,7 @@ public final class HTTPSink: EventSink {
                 let text = String(decoding: response.bytes.prefix(4096), as: UTF8.self)
                 rejected += events
                 // Each event of the request is rejected on its own line.
-                var s = 0
-                let base = body.baseAddress!
-                while s < body.count {
-                    let e = memchr(base + s, 0x0A, body.count - s).map { base.distance(to: $0.assumingMemoryBound(to: UInt8.self)) } ?? body.count
-                    if e > s { try onReject(UnsafeBufferPointer(start: base + s, count: e - s), status, text) }
-                    s = e + 1
-                }
+                try forEachLine(UnsafeRawBufferPointer(body)) { event throws(LineOutput.WriteError) in try onReject(event, status, text) }
                 return
             }
         }

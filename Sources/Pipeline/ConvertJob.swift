@@ -97,16 +97,9 @@ public final class ConvertJob {
         summary.errors += listErrors.map(\.description)
         summary.filesTotal = paths.count + listErrors.count
         // Events a destination refuses (HTTP 4xx) go to the dead-letter file, as rejected lines do.
-        var deliveryRejects: RejectsWriter?
-        var refused = 0
-        let rejectsPath = options.rejectsPath
+        let refused = DeliveryRejects(path: options.rejectsPath)
         let reject: (UnsafeBufferPointer<UInt8>, Int, String) throws(LineOutput.WriteError) -> Void = { event, status, response throws(LineOutput.WriteError) in
-            if deliveryRejects == nil {
-                deliveryRejects = try rejectsPath.map { r throws(LineOutput.WriteError) in RejectsWriter(output: try LineOutput(path: r, append: true)) }
-                    ?? RejectsWriter(output: LineOutput(fd: 2, name: "stderr", flushAt: 0))
-            }
-            try deliveryRejects!.write(file: "delivery", line: 0, reason: "refused by the destination: HTTP \(status) \(response)", raw: event)
-            refused += 1
+            try refused.reject(event, status: status, response: response)
         }
         let output: any EventSink
         do {
@@ -149,8 +142,8 @@ public final class ConvertJob {
             summary.errors.append(error.description)
         }
         if let line = output.statsLine { summary.notes.append(line) }
-        do { try deliveryRejects?.flush() } catch { summary.errors.append(error.description) }
-        summary.rejected += refused
+        do { try refused.flush() } catch { summary.errors.append(error.description) }
+        summary.rejected += refused.count
         if options.progress { printError("\u{1B}[2K\r", terminator: false) }
         summary.seconds = Clock.monotonicSeconds() - started
         return summary
@@ -314,12 +307,11 @@ public final class ConvertJob {
     private func keep(_ rec: UnsafeBufferPointer<UInt8>, error: TranslationError, format: InputFormat, line: Int,
                       sourceName: String, ctx: RecordContext, rejects: RejectsWriter?,
                       _ event: inout Event, _ writer: inout JSONWriter, _ counts: inout FileCounts) throws {
-        if let rejects {
-            try rejects.write(file: sourceName, line: line, reason: error.reason, raw: rec)
+        guard try keepUnreadable(rec, error: error, format: format, file: sourceName, line: line, context: ctx,
+                                 rejects: rejects, into: &event) else {
             counts.rejected += 1
             return
         }
-        event = unparsedEvent(rec, context: ctx, format: format.rawValue, error: error)
         counts.unparsed += 1
         writer.event(event)
         writer.raw(0x0A)

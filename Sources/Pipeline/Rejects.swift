@@ -1,5 +1,6 @@
 import MozDefEvent
 import Outputs
+import Translators
 
 /// The dead-letter file: one JSON object per rejected record,
 /// `{"file","line","reason","raw"}`, plus `rawbase64` when the raw bytes are not
@@ -58,4 +59,37 @@ enum Base64 {
             out.append(UInt8(ascii: "="))
         }
     }
+}
+
+/// Events a destination refused (HTTP 4xx other than 408/429): written to the dead-letter file
+/// as rejected lines are (--rejects, else stderr), opened on the first one.
+final class DeliveryRejects {
+    let path: String?
+    private var writer: RejectsWriter?
+    private(set) var count = 0
+
+    init(path: String?) { self.path = path }
+
+    func reject(_ event: UnsafeBufferPointer<UInt8>, status: Int, response: String) throws(LineOutput.WriteError) {
+        if writer == nil {
+            writer = try path.map { r throws(LineOutput.WriteError) in RejectsWriter(output: try LineOutput(path: r, append: true)) }
+                ?? RejectsWriter(output: LineOutput(fd: 2, name: "stderr", flushAt: 0))
+        }
+        try writer!.write(file: "delivery", line: 0, reason: "refused by the destination: HTTP \(status) \(response)", raw: event)
+        count += 1
+    }
+
+    func flush() throws(LineOutput.WriteError) { try writer?.flush() }
+}
+
+/// A record no translator could read: written to the rejects file (strict), or made into an
+/// unparsed event in `event` (lenient). Returns true when `event` is to be written.
+func keepUnreadable(_ rec: UnsafeBufferPointer<UInt8>, error: TranslationError, format: InputFormat, file: String, line: Int,
+                    context: RecordContext, rejects: RejectsWriter?, into event: inout Event) throws(LineOutput.WriteError) -> Bool {
+    if let rejects {
+        try rejects.write(file: file, line: line, reason: error.reason, raw: rec)
+        return false
+    }
+    event = unparsedEvent(rec, context: context, format: format.rawValue, error: error)
+    return true
 }

@@ -89,15 +89,10 @@ public final class TailJob {
             store = CheckpointStore(directory: options.stateDirectory)
             tailOptions.fromBeginning = true
         }
-        var deliveryRejects: RejectsWriter?
-        let rejectsPath = options.convert.rejectsPath
+        let refused = DeliveryRejects(path: options.convert.rejectsPath)
         let reject: (UnsafeBufferPointer<UInt8>, Int, String) throws(LineOutput.WriteError) -> Void = { event, status, response throws(LineOutput.WriteError) in
-            if deliveryRejects == nil {
-                deliveryRejects = try rejectsPath.map { r throws(LineOutput.WriteError) in RejectsWriter(output: try LineOutput(path: r, append: true)) }
-                    ?? RejectsWriter(output: LineOutput(fd: 2, name: "stderr", flushAt: 0))
-            }
-            try deliveryRejects!.write(file: "delivery", line: 0, reason: "refused by the destination: HTTP \(status) \(response)", raw: event)
-            try deliveryRejects!.flush()
+            try refused.reject(event, status: status, response: response)
+            try refused.flush()
         }
         let output: any EventSink
         do {
@@ -255,12 +250,11 @@ struct LineTranslation: ~Copyable {
                 stats.skipped += 1
                 return
             }
-            if let rejects {
-                try rejects.write(file: path, line: lineNumbers[path]!, reason: error.reason, raw: rec)
+            guard try keepUnreadable(rec, error: error, format: format, file: path, line: lineNumbers[path]!, context: ctx,
+                                     rejects: rejects, into: &event) else {
                 stats.rejected += 1
                 return
             }
-            event = unparsedEvent(rec, context: ctx, format: format.rawValue, error: error)
             stats.unparsed += 1
         }
         writer.event(event)
