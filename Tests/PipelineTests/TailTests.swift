@@ -11,9 +11,10 @@ import TestSupport
         let dir: TemporaryDirectory
         var out: String { dir.path("out.jsonl") }
 
-        init(_ dir: TemporaryDirectory, _ extra: [String] = [], patterns: [String]) throws {
+        init(_ dir: TemporaryDirectory, _ extra: [String] = [], patterns: [String], cwd: URL? = nil) throws {
             self.dir = dir
             process.executableURL = Binary.url
+            if let cwd { process.currentDirectoryURL = cwd }
             process.arguments = ["tail", "--format", "syslog", "--state-dir", dir.path("state"), "--to", "file:" + dir.path("out.jsonl"),
                                  "--rotate-wait", "1", "--flush-after", "1", "--poll-interval", "0.2"] + extra + patterns
             _ = FileManager.default.createFile(atPath: dir.path("stderr"), contents: nil)
@@ -139,6 +140,19 @@ import TestSupport
         #expect(Self.duplicates(s).count == 0)
         let lost = Set(Self.expected(0..<n)).subtracting(s)
         #expect(lost.count == 0, "lost \(lost.count) of \(n), e.g. \(lost.sorted().prefix(5)); out \(s.count)")
+    }
+
+    @Test func aRelativePathThroughARotation() throws {
+        let dir = try TemporaryDirectory(prefix: "tail")
+        Self.append(dir.path("app.log"), 0..<3)
+        let t = try Tailer(dir, ["--from-beginning"], patterns: ["app.log"], cwd: dir.url)
+        Self.wait(for: t.out) { $0.count >= 3 }
+        try FileManager.default.moveItem(atPath: dir.path("app.log"), toPath: dir.path("app.log.1"))
+        Self.append(dir.path("app.log.1"), 3..<5)  // the writer has not reopened yet
+        Self.append(dir.path("app.log"), 5..<8)
+        let s = Self.wait(for: t.out) { $0.count >= 8 }
+        #expect(t.stop() == 0)
+        #expect(Set(s) == Set(Self.expected(0..<8)) && s.count == 8)
     }
 
     @Test func truncationAndDeletion() throws {

@@ -135,7 +135,7 @@ public final class Tailer {
         for pattern in options.patterns {
             let dir = Self.directory(of: pattern)
             if dir.contains(where: { "*?[".contains($0) }) { continue }
-            let last = pattern[pattern.index(after: pattern.lastIndex(of: "/") ?? pattern.index(before: pattern.startIndex))...]
+            let last = pattern.lastIndex(of: "/").map { pattern[pattern.index(after: $0)...] } ?? pattern[...]
             let stem = String(last.prefix { !"*?[".contains($0) })
             if stem.isEmpty { continue }
             for name in Self.list(dir) where name.hasPrefix(stem) {
