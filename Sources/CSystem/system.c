@@ -77,3 +77,16 @@ int mds_inotify_drain(int fd, int *structural) {
 int mds_signal_stop_pending(void) {
     return pending[SIGTERM] || pending[SIGINT];
 }
+
+void mds_signal_usr1_install(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;  /* a report request must not interrupt reads and writes */
+    sigaction(SIGUSR1, &sa, NULL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+}

@@ -93,6 +93,7 @@ public final class ConvertJob {
     /// Runs the whole job; returns the summary (also printed to stderr by the CLI).
     public func run(inputs: [String]) -> ConvertSummary {
         started = Clock.monotonicSeconds()
+        mds_signal_usr1_install()
         let (paths, listErrors) = InputPaths.expand(inputs.isEmpty ? ["-"] : inputs)
         summary.errors += listErrors.map(\.description)
         summary.filesTotal = paths.count + listErrors.count
@@ -210,6 +211,17 @@ public final class ConvertJob {
         // A plain loop, no closure: the event is not captured, so it is never copied.
         while let line = try reader.next() {
             bytesSeen &+= line.count &+ 1
+            if mds_signal_take(SIGUSR1) != 0 {
+                // Counts on request (kill -USR1), as the summary line gives them at the end.
+                var now = summary
+                now.recordsIn += counts.recordsIn
+                now.eventsOut += counts.eventsOut
+                now.unparsed += counts.unparsed
+                now.rejected += counts.rejected
+                now.blank += counts.blank
+                now.seconds = Clock.monotonicSeconds() - started
+                printError(now.line + (output.statsLine.map { "; " + $0 } ?? ""))
+            }
             // NUL-delimited GELF (as GELF over TCP frames it): each piece is a record.
             if !splitting, format == .gelf || format == .auto, line.first == UInt8(ascii: "{"),
                let base = line.baseAddress, memchr(base, 0, line.count) != nil {

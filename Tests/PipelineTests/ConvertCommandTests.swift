@@ -46,6 +46,31 @@ import TestSupport
         #expect(rej[1]["rawbase64"] as? String == "//4=")
     }
 
+    @Test func sigusr1PrintsTheCountsSoFar() throws {
+        let p = Process()
+        p.executableURL = Binary.url
+        p.arguments = ["convert", "--format", "syslog"]
+        let input = Pipe(), err = Pipe()
+        p.standardInput = input
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        input.fileHandleForWriting.write(Data("<13>Nov 29 10:00:00 h app: one\n<13>Nov 29 10:00:01 h app: two\n".utf8))
+        usleep(300_000)
+        kill(p.processIdentifier, SIGUSR1)
+        usleep(100_000)
+        // The counts are printed when the next line is read.
+        input.fileHandleForWriting.write(Data("<13>Nov 29 10:00:02 h app: three\n".utf8))
+        try input.fileHandleForWriting.close()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        let lines = text.split(separator: "\n")
+        #expect(lines.count == 2, "\(text)")
+        #expect(lines.first?.contains("0/1 inputs, 2 records in, 2 events out") == true)
+        #expect(lines.last?.contains("1/1 inputs, 3 records in, 3 events out") == true)
+    }
+
     @Test func stdinIsTheSourceForPipes() throws {
         let r = try Binary.run(["convert", "--format", "syslog"], stdin: Data("<13>Nov 28 10:00:00 h app: hello\n".utf8))
         #expect(r.status == 0)

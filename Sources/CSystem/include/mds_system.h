@@ -9,6 +9,8 @@
 /// SA_RESTART (a blocking poll returns EINTR, so the main loop sees the flag at once);
 /// SIGPIPE is ignored (a closed output is a write error, not a silent death).
 void mds_signals_install(void);
+/// Installs only the SIGUSR1 flag handler (convert: SIGTERM keeps its default action).
+void mds_signal_usr1_install(void);
 /// True (once) when `sig` arrived since the last call.
 int mds_signal_take(int sig);
 /// True while a SIGTERM or SIGINT is pending (not cleared): long waits give up on it.
