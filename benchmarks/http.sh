@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # HTTP delivery cost (`make bench`): client CPU per event of mozdef-ship sending MozDef events
-# to a local HTTP server (Tests/Support/http_recorder.py), as NDJSON batches to /_bulk and one
+# to a local HTTP server (benchmarks/http_sink.c: answers 200 and nothing else, so the client's
+# cost is what is measured), as NDJSON batches to /_bulk and one
 # event per POST to /events. The cost of delivery is the run's CPU minus the same conversion
 # written to a file. Targets: bulk <= 1 µs per event, single POST <= 20 µs per event.
 # Environment: MOZDEF_SHIP (default: the release build).
@@ -9,7 +10,7 @@ cd "$(dirname "$0")/.."
 BIN=${MOZDEF_SHIP:-.build/release/mozdef-ship}
 work=$(mktemp -d /tmp/mozdef-ship-http-bench.XXXXXX)
 server=
-trap '[[ -n $server ]] && kill -9 $server 2>/dev/null; rm -rf "$work"' EXIT
+trap '[[ -n $server ]] && { kill -9 $server; wait $server; } 2>/dev/null; rm -rf "$work"' EXIT
 python3 - 200000 > "$work/in.log" <<'PY'
 import sys
 for i in range(int(sys.argv[1])):
@@ -17,7 +18,8 @@ for i in range(int(sys.argv[1])):
 PY
 "$BIN" convert --format syslog --now 2026-11-29T00:00:00Z "$work/in.log" > "$work/bulk.jsonl" 2>/dev/null
 head -20000 "$work/bulk.jsonl" > "$work/single.jsonl"
-/usr/bin/python3 Tests/Support/http_recorder.py "$work/requests.jsonl" > "$work/port" &
+cc -O2 -o "$work/http_sink" benchmarks/http_sink.c
+"$work/http_sink" > "$work/port" 2>/dev/null &
 server=$!
 for _ in $(seq 50); do [[ -s $work/port ]] && break; sleep 0.1; done
 port=$(head -1 "$work/port")
