@@ -142,6 +142,25 @@ import TestSupport
         #expect(lost.count == 0, "lost \(lost.count) of \(n), e.g. \(lost.sorted().prefix(5)); out \(s.count)")
     }
 
+    /// The path is empty for a while after a rename; then a generation is created and renamed
+    /// away between two looks, and a new one takes the path: the middle one is still read.
+    @Test func aGenerationBornAndRotatedWhileThePathWasEmpty() throws {
+        let dir = try TemporaryDirectory(prefix: "tail")
+        let log = dir.path("app.log")
+        Self.append(log, 0..<3)
+        // Polling only, once a second: the steps below fall between two looks.
+        let t = try Tailer(dir, ["--from-beginning", "--no-inotify", "--poll-interval", "1"], patterns: [log])
+        Self.wait(for: t.out) { $0.count >= 3 }
+        try FileManager.default.moveItem(atPath: log, toPath: dir.path("app.log.1"))
+        usleep(1_500_000)  // a look sees the path empty
+        Self.append(log, 3..<6)
+        try FileManager.default.moveItem(atPath: log, toPath: dir.path("app.log.2"))
+        Self.append(log, 6..<9)
+        let s = Self.wait(for: t.out) { $0.count >= 9 }
+        #expect(t.stop() == 0)
+        #expect(Set(s) == Set(Self.expected(0..<9)) && s.count == 9, "\(s)")
+    }
+
     @Test func aRelativePathThroughARotation() throws {
         let dir = try TemporaryDirectory(prefix: "tail")
         Self.append(dir.path("app.log"), 0..<3)

@@ -102,6 +102,7 @@ public final class Tailer {
     /// Expands the patterns, starts following new files and notices files that left their path.
     public func scan(now: Double) {
         var seen: Set<Key> = []
+        var appeared = false
         for path in expand() {
             var st = stat()
             guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { continue }
@@ -114,10 +115,11 @@ public final class Tailer {
                 continue
             }
             if skipped.contains(key) { continue }
-            open(path: path, key: key, size: Int64(st.st_size), now: now, resumeOnly: false)
+            if open(path: path, key: key, size: Int64(st.st_size), now: now, resumeOnly: false) != nil { appeared = true }
         }
         if firstScan {
             firstScan = false
+            appeared = false
             recoverRotated(now: now, matched: seen)
         }
         var went = false
@@ -125,7 +127,9 @@ public final class Tailer {
             f.goneSince = now
             went = true
         }
-        if went { sweepSiblings(now: now) }
+        // A file left its path, or a new one took it: generations may have come and gone in
+        // between (one can even be created and renamed while the path is briefly empty).
+        if went || appeared { sweepSiblings(now: now) }
     }
 
     /// Generations a fast writer created and rotated away between two scans: files beside a
