@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 BIN=${MOZDEF_SHIP:-.build/release/mozdef-ship}
 work=$(mktemp -d /tmp/mozdef-ship-http-bench.XXXXXX)
 server=
-trap '[[ -n $server ]] && { kill -9 $server; wait $server; } 2>/dev/null; rm -rf "$work"' EXIT
+trap '{ [[ -z $server ]] || { kill -9 $server; wait $server; }; } 2>/dev/null || true; rm -rf "$work"' EXIT
 python3 - 200000 > "$work/in.log" <<'PY'
 import sys
 for i in range(int(sys.argv[1])):
