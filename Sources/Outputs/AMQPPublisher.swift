@@ -97,6 +97,8 @@ public final class AMQPPublisher: EventSink {
     public private(set) var republished = 0
     public private(set) var reconnects = 0
 
+    public static var librabbitmqVersion: String { String(cString: mds_amqp_version()) }
+
     public init(target: Target, window: Int = 1000) {
         self.target = target
         self.window = max(1, window)

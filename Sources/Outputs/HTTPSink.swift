@@ -91,6 +91,8 @@ public final class HTTPSink: EventSink {
         curl_slist_free_all(headerList)
     }
 
+    public static var libcurlVersion: String { String(cString: curl_version()) }
+
     public var statsLine: String? {
         "\(url): \(delivered) delivered, \(rejected) rejected, \(retries) retries, \(requests) requests"
     }

@@ -57,47 +57,78 @@ final class OneShotHTTPServer: @unchecked Sendable {
     func wait() { done.wait(); close(fd) }
 }
 
+/// The libcurl and librabbitmq sinks against real sockets (the full behaviour is tested
+/// end to end in PipelineTests against real servers).
 @Suite struct CLibraryTests {
+    final class Refusals: @unchecked Sendable { var got: [(event: String, status: Int, response: String)] = [] }
+
+    static func sink(_ url: String, refusals: Refusals? = nil, stop: Bool = false) -> HTTPSink {
+        let sink = HTTPSink(url: url, options: HTTPSink.Options())
+        sink.shouldStop = { stop }
+        if let refusals {
+            sink.onReject = { event, status, response in
+                refusals.got.append((String(decoding: event, as: UTF8.self), status, response))
+            }
+        }
+        return sink
+    }
+
+    static func send(_ sink: HTTPSink, _ line: String) throws(LineOutput.WriteError) {
+        let bytes = Array((line + "\n").utf8)
+        let r = bytes.withUnsafeBytes { b in Result { () throws(LineOutput.WriteError) in try sink.write(b); try sink.flush() } }
+        try r.get()
+    }
+
     @Test func libcurlPostsToARealLoopbackServer() throws {
         let server = try OneShotHTTPServer(status: 200, body: "")
-        let client = HTTPClient()
-        let body = Array(#"{"summary":"just a test","tags":["test"]}"#.utf8)
-        let r = try client.post(url: "http://127.0.0.1:\(server.port)/events", body: body)
+        let sink = Self.sink("http://127.0.0.1:\(server.port)/events")
+        try Self.send(sink, #"{"summary":"just a test","tags":["test"]}"#)
         server.wait()
-        #expect(r.status == 200)
+        #expect(sink.delivered == 1)
         let req = String(decoding: server.request, as: UTF8.self)
         #expect(req.hasPrefix("POST /events HTTP/1.1\r\n"))
         #expect(req.lowercased().contains("content-type: application/json"))
         #expect(req.hasSuffix(#"{"summary":"just a test","tags":["test"]}"#))
-        #expect(HTTPClient.libcurlVersion.hasPrefix("libcurl/"))
+        #expect(HTTPSink.libcurlVersion.hasPrefix("libcurl/"))
     }
 
     @Test func libcurlReportsStatusAndBody() throws {
         let server = try OneShotHTTPServer(status: 400, body: "bad")
-        let r = try HTTPClient().post(url: "http://127.0.0.1:\(server.port)/x", body: [])
+        let refusals = Refusals()
+        let sink = Self.sink("http://127.0.0.1:\(server.port)/x", refusals: refusals)
+        try Self.send(sink, "{}")
         server.wait()
-        #expect(r.status == 400)
-        #expect(String(decoding: r.body, as: UTF8.self) == "bad")
+        #expect(refusals.got.count == 1)
+        #expect(refusals.got.first?.status == 400)
+        #expect(refusals.got.first?.response == "bad")
+        #expect(sink.rejected == 1 && sink.delivered == 0)
     }
 
     @Test func libcurlConnectionErrorsAreTyped() throws {
         // A port we just bound and closed: nothing listens there.
         let s = try OneShotHTTPServer(status: 200, body: "")
         let port = s.port
-        _ = try? HTTPClient().post(url: "http://127.0.0.1:\(port)/", body: [])
+        try? Self.send(Self.sink("http://127.0.0.1:\(port)/"), "{}")
         s.wait()
-        #expect(throws: HTTPClient.Failure.self) { try HTTPClient().post(url: "http://127.0.0.1:\(port)/", body: []) }
+        // Stopping: the retry loop gives up with a typed error naming the destination.
+        let error = #expect(throws: LineOutput.WriteError.self) { try Self.send(Self.sink("http://127.0.0.1:\(port)/", stop: true), "{}") }
+        #expect(error?.name == "http://127.0.0.1:\(port)/")
     }
 
     @Test func librabbitmqIsLinkedAndReportsARefusedConnection() throws {
-        #expect(AMQPConnection.librabbitmqVersion.hasPrefix("0."))
+        #expect(AMQPPublisher.librabbitmqVersion.hasPrefix("0."))
         let s = try OneShotHTTPServer(status: 200, body: "")
         let port = s.port
-        _ = try? HTTPClient().post(url: "http://127.0.0.1:\(port)/", body: [])
+        try? Self.send(Self.sink("http://127.0.0.1:\(port)/"), "{}")
         s.wait()
-        let error = #expect(throws: AMQPConnection.Failure.self) {
-            _ = try AMQPConnection(host: "127.0.0.1", port: Int(port), timeoutSeconds: 2)
+        var target = AMQPPublisher.Target()
+        target.port = Int(port)
+        let publisher = AMQPPublisher(target: target)
+        publisher.shouldStop = { true }
+        let line = Array("{}\n".utf8)
+        let error = #expect(throws: LineOutput.WriteError.self) {
+            try line.withUnsafeBytes { b in try publisher.write(b) }
         }
-        #expect(error?.reason.contains("127.0.0.1:\(port)") == true)
+        #expect(error?.description.contains("127.0.0.1:\(port)") == true)
     }
 }
