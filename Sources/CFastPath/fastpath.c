@@ -658,11 +658,19 @@ size_t mds_json_skip(const uint8_t *p, size_t n, size_t i) {
 
 /* Walks (validates) the JSON value at src[i]; with dst, also copies it compactly with object
    keys lowercased. One walker serves both, so validation and copying cannot disagree. */
-static ptrdiff_t json_walk(uint8_t *dst, const uint8_t *src, size_t n, size_t i, int max_depth, size_t *written) {
+static ptrdiff_t json_walk(uint8_t *dst, const uint8_t *src, size_t n, size_t i, int max_depth, size_t *written,
+                           mds_json_capture *caps, int ncaps) {
     char stack[256];
+    /* Captures (only when copying): live[d] = the captures whose path led into the object at
+       depth d; pend[d] = those whose value is the container at depth d; key_hit = those the
+       last key matched, waiting for its value. */
+    uint32_t live[257], pend[257], key_hit = 0;
     int depth = 0;
     uint8_t *out = dst;
     if (max_depth > 255) max_depth = 255;
+    if (!dst || ncaps > 32) ncaps = 0;
+    for (int c = 0; c < ncaps; c++) caps[c].start = caps[c].end = -1;
+    live[0] = ncaps ? (uint32_t)(((uint64_t)1 << ncaps) - 1) : 0;
     int expect_value = 1;
     *written = 0;
 #define EMIT(b) do { if (out) *out++ = (b); } while (0)
@@ -671,6 +679,7 @@ static ptrdiff_t json_walk(uint8_t *dst, const uint8_t *src, size_t n, size_t i,
         ptrdiff_t e_ = mds_json_string_end(src + i + 1, n - i - 1, &esc_); \
         if (e_ < 0) return -1; \
         size_t len_ = (size_t)e_ + 2; \
+        e_key = e_; \
         if (!out) { \
         } else if (lower) { \
             for (size_t k_ = 0; k_ < len_; k_++) { \
@@ -684,19 +693,46 @@ static ptrdiff_t json_walk(uint8_t *dst, const uint8_t *src, size_t n, size_t i,
         if (out) out += len_; \
         i += len_; \
     } while (0)
+    /* The key just copied (lowercased, at out - len_) against the live captures' segment. */
+#define MATCH_KEY() do { \
+        key_hit = 0; \
+        if (live[depth]) { \
+            const uint8_t *k_ = out - (size_t)e_key - 1; \
+            size_t kl_ = (size_t)e_key; \
+            for (uint32_t m_ = live[depth]; m_; m_ &= m_ - 1) { \
+                int c_ = __builtin_ctz(m_); \
+                const mds_json_capture *cp_ = &caps[c_]; \
+                if (cp_->seglen[depth - 1] == kl_ && memcmp(k_, cp_->seg[depth - 1], kl_) == 0) key_hit |= 1u << c_; \
+            } \
+        } \
+    } while (0)
+    ptrdiff_t e_key = 0;
     for (;;) {
         i = json_space(src, n, i);
         if (i >= n) return -1;
         if (expect_value) {
             uint8_t c = src[i];
+            /* captures whose path ends at this value, and those that go on inside it */
+            uint32_t here = 0, deeper = depth == 0 ? live[0] : 0;
+            if (key_hit) {
+                for (uint32_t m_ = key_hit; m_; m_ &= m_ - 1) {
+                    int c_ = __builtin_ctz(m_);
+                    if (caps[c_].nseg == depth) { if (caps[c_].start < 0) { here |= 1u << c_; caps[c_].start = out - dst; } }
+                    else deeper |= 1u << c_;
+                }
+                key_hit = 0;
+            }
             if (c == '{' || c == '[') {
                 if (depth >= max_depth) return -1;
                 stack[depth++] = (char)c;
+                live[depth] = c == '{' ? deeper : 0;
+                pend[depth] = here;
                 EMIT(c);
                 i = json_space(src, n, i + 1);
                 if (i >= n) return -1;
                 if ((c == '{' && src[i] == '}') || (c == '[' && src[i] == ']')) {
                     EMIT(src[i]);
+                    for (uint32_t m_ = pend[depth]; m_; m_ &= m_ - 1) caps[__builtin_ctz(m_)].end = out - dst;
                     depth--; i++;
                     expect_value = 0;
                     if (depth == 0) { *written = out ? (size_t)(out - dst) : 0; return (ptrdiff_t)i; }
@@ -705,6 +741,7 @@ static ptrdiff_t json_walk(uint8_t *dst, const uint8_t *src, size_t n, size_t i,
                 if (c == '{') {
                     if (src[i] != '"') return -1;
                     COPY_STRING(1);
+                    MATCH_KEY();
                     i = json_space(src, n, i);
                     if (i >= n || src[i] != ':') return -1;
                     EMIT(':');
@@ -728,6 +765,7 @@ static ptrdiff_t json_walk(uint8_t *dst, const uint8_t *src, size_t n, size_t i,
                 if (out) { memcpy(out, src + i, (size_t)e - i); out += (size_t)e - i; }
                 i = (size_t)e;
             }
+            for (uint32_t m_ = here; m_; m_ &= m_ - 1) caps[__builtin_ctz(m_)].end = out - dst;
             if (depth == 0) { *written = out ? (size_t)(out - dst) : 0; return (ptrdiff_t)i; }
             expect_value = 0;
             continue;
@@ -740,6 +778,7 @@ static ptrdiff_t json_walk(uint8_t *dst, const uint8_t *src, size_t n, size_t i,
             if (top == '{') {
                 if (i >= n || src[i] != '"') return -1;
                 COPY_STRING(1);
+                MATCH_KEY();
                 i = json_space(src, n, i);
                 if (i >= n || src[i] != ':') return -1;
                 EMIT(':');
@@ -750,55 +789,62 @@ static ptrdiff_t json_walk(uint8_t *dst, const uint8_t *src, size_t n, size_t i,
         }
         if ((top == '{' && c == '}') || (top == '[' && c == ']')) {
             EMIT(c);
+            for (uint32_t m_ = pend[depth]; m_; m_ &= m_ - 1) caps[__builtin_ctz(m_)].end = out - dst;
             depth--; i++;
             if (depth == 0) { *written = out ? (size_t)(out - dst) : 0; return (ptrdiff_t)i; }
             continue;
         }
         return -1;
     }
+#undef MATCH_KEY
 #undef COPY_STRING
 #undef EMIT
 }
 
-ptrdiff_t mds_json_lower_copy_value(uint8_t *dst, const uint8_t *src, size_t n, size_t i, int max_depth, size_t *written) {
-    return json_walk(dst, src, n, i, max_depth, written);
+ptrdiff_t mds_json_lower_copy_value(uint8_t *dst, const uint8_t *src, size_t n, size_t i, int max_depth, size_t *written,
+                                    mds_json_capture *caps, int ncaps) {
+    return json_walk(dst, src, n, i, max_depth, written, caps, ncaps);
 }
 
 ptrdiff_t mds_json_value_end(const uint8_t *p, size_t n, size_t i, int max_depth) {
     size_t w;
-    return json_walk(NULL, p, n, i, max_depth, &w);
+    return json_walk(NULL, p, n, i, max_depth, &w, NULL, 0);
 }
 
 static int hexval(uint8_t c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; }
 
-static uint8_t *py_u(uint8_t *o, uint32_t x) {
+/* Python's json.dumps text; with q, each byte of it is written as inside a JSON string
+   (a backslash before every '"' and '\\'), so the text can be stored as a string value. */
+#define PY_PUT(b) do { uint8_t b_ = (uint8_t)(b); if (q && (b_ == '"' || b_ == '\\')) *o++ = '\\'; *o++ = b_; } while (0)
+
+static uint8_t *py_u(uint8_t *o, uint32_t x, int q) {
     static const char hex[] = "0123456789abcdef";
-    *o++ = '\\'; *o++ = 'u';
+    PY_PUT('\\'); *o++ = 'u';
     *o++ = (uint8_t)hex[x >> 12 & 15]; *o++ = (uint8_t)hex[x >> 8 & 15];
     *o++ = (uint8_t)hex[x >> 4 & 15]; *o++ = (uint8_t)hex[x & 15];
     return o;
 }
 
-static uint8_t *py_scalar(uint8_t *o, uint32_t s) {
+static uint8_t *py_scalar(uint8_t *o, uint32_t s, int q) {
     switch (s) {
-    case '"': *o++ = '\\'; *o++ = '"'; return o;
-    case '\\': *o++ = '\\'; *o++ = '\\'; return o;
-    case '\n': *o++ = '\\'; *o++ = 'n'; return o;
-    case '\r': *o++ = '\\'; *o++ = 'r'; return o;
-    case '\t': *o++ = '\\'; *o++ = 't'; return o;
-    case '\b': *o++ = '\\'; *o++ = 'b'; return o;
-    case '\f': *o++ = '\\'; *o++ = 'f'; return o;
+    case '"': PY_PUT('\\'); PY_PUT('"'); return o;
+    case '\\': PY_PUT('\\'); PY_PUT('\\'); return o;
+    case '\n': PY_PUT('\\'); *o++ = 'n'; return o;
+    case '\r': PY_PUT('\\'); *o++ = 'r'; return o;
+    case '\t': PY_PUT('\\'); *o++ = 't'; return o;
+    case '\b': PY_PUT('\\'); *o++ = 'b'; return o;
+    case '\f': PY_PUT('\\'); *o++ = 'f'; return o;
     }
     if (s >= 0x20 && s < 0x7F) { *o++ = (uint8_t)s; return o; }
     if (s > 0xFFFF) {
         uint32_t x = s - 0x10000;
-        o = py_u(o, 0xD800 + (x >> 10));
-        return py_u(o, 0xDC00 + (x & 0x3FF));
+        o = py_u(o, 0xD800 + (x >> 10), q);
+        return py_u(o, 0xDC00 + (x & 0x3FF), q);
     }
-    return py_u(o, s);
+    return py_u(o, s, q);
 }
 
-size_t mds_python_json(uint8_t *dst, const uint8_t *src, size_t n) {
+static size_t python_json(uint8_t *dst, const uint8_t *src, size_t n, int q) {
     uint8_t *o = dst;
     size_t i = 0;
     while (i < n) {
@@ -806,10 +852,12 @@ size_t mds_python_json(uint8_t *dst, const uint8_t *src, size_t n) {
         if (c == ',') { *o++ = ','; *o++ = ' '; i++; continue; }
         if (c == ':') { *o++ = ':'; *o++ = ' '; i++; continue; }
         if (c != '"') { *o++ = c; i++; continue; }
-        *o++ = '"';
+        PY_PUT('"');
         i++;
         while (i < n && src[i] != '"') {
             uint8_t b = src[i];
+            /* plain printable ASCII runs are the common case: copied without decoding */
+            if (b >= 0x20 && b < 0x7F && b != '\\') { *o++ = b; i++; continue; }
             uint32_t s;
             if (b == '\\' && i + 1 < n) {
                 uint8_t e = src[i + 1];
@@ -840,10 +888,21 @@ size_t mds_python_json(uint8_t *dst, const uint8_t *src, size_t n) {
                 for (int k = 1; k < len && i + (size_t)k < n; k++) s = s << 6 | (src[i + (size_t)k] & 0x3F);
                 i += (size_t)len;
             }
-            o = py_scalar(o, s);
+            o = py_scalar(o, s, q);
         }
-        *o++ = '"';
+        PY_PUT('"');
         i++;
     }
     return (size_t)(o - dst);
+}
+#undef PY_PUT
+
+size_t mds_raw_value(uint8_t *dst, const uint8_t *src, size_t n) {
+    static const char head[] = "{\"raw_value\":\"";
+    memcpy(dst, head, sizeof head - 1);
+    size_t w = sizeof head - 1;
+    w += python_json(dst + w, src, n, 1);
+    dst[w++] = '"';
+    dst[w++] = '}';
+    return w;
 }

@@ -124,13 +124,23 @@ public enum JSONScan {
     /// Validates the object or array at p[i] and appends it compactly with its keys lowercased;
     /// returns the end of the value in p, or nil (nothing appended) when it is not valid JSON.
     /// `scratch` is working room kept by the caller between calls.
+    /// `captures` (see mds_json_capture) get offsets into `out`.
     public static func appendLowercasingKeys(_ p: UnsafeBufferPointer<UInt8>, from i: Int, scratch: inout [UInt8],
-                                             to out: inout [UInt8]) -> Int? {
+                                             to out: inout [UInt8],
+                                             captures: UnsafeMutableBufferPointer<mds_json_capture>? = nil) -> Int? {
         let room = p.count - i
         if scratch.count < room { scratch = [UInt8](repeating: 0, count: max(room, scratch.count * 2)) }
         var written = 0
         let end = scratch.withUnsafeMutableBufferPointer { o in
-            mds_json_lower_copy_value(o.baseAddress!, p.baseAddress!, p.count, i, Int32(maxDepth - 1), &written)
+            mds_json_lower_copy_value(o.baseAddress!, p.baseAddress!, p.count, i, Int32(maxDepth - 1), &written,
+                                      captures?.baseAddress, Int32(captures?.count ?? 0))
+        }
+        if end >= 0, let captures {
+            let base = out.count
+            for k in captures.indices where captures[k].start >= 0 {
+                captures[k].start += base
+                captures[k].end += base
+            }
         }
         guard end >= 0 else { return nil }
         scratch.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[..<written])) }

@@ -109,14 +109,26 @@ long mds_cef_record(const uint8_t *p, size_t n, size_t start, size_t base, uint3
 /// (no checks: brackets and strings are only matched).
 size_t mds_json_skip(const uint8_t *p, size_t n, size_t i);
 
+/// A value to find while copying: the object member at the path seg[0] . seg[1] ...
+/// (lowercased keys, without escapes). start/end get the value's token in dst (strings
+/// with their quotes), the first occurrence, or -1 when absent. Not inside arrays.
+typedef struct {
+    const uint8_t *seg[4];
+    size_t seglen[4];
+    int nseg;
+    ptrdiff_t start, end;
+} mds_json_capture;
+
 /// Validates the JSON value at src[i] (nested at most max_depth deep) and copies it compactly
 /// to dst with every object key's ASCII letters lowercased, in one pass. dst needs n - i
 /// bytes. Returns the end (exclusive) of the value in src, or -1; *written is set to the
-/// bytes written.
-ptrdiff_t mds_json_lower_copy_value(uint8_t *dst, const uint8_t *src, size_t n, size_t i, int max_depth, size_t *written);
+/// bytes written. The ncaps (<= 32) captures are located on the way.
+ptrdiff_t mds_json_lower_copy_value(uint8_t *dst, const uint8_t *src, size_t n, size_t i, int max_depth, size_t *written,
+                                    mds_json_capture *caps, int ncaps);
 
-/// Python's json.dumps text of compact valid JSON src[0..<n]: ", " and ": " separators,
-/// strings re-escaped with non-ASCII as \uXXXX. dst needs 12 * n + 16 bytes. Returns the
-/// bytes written.
-size_t mds_python_json(uint8_t *dst, const uint8_t *src, size_t n);
+/// MozDef's raw_value wrapping of compact valid JSON src[0..<n]:
+/// {"raw_value":"<Python's json.dumps text: ", " and ": " separators, non-ASCII as \uXXXX;
+/// escaped as a JSON string>"}. dst needs 14 * n + 32
+/// bytes. Returns the bytes written.
+size_t mds_raw_value(uint8_t *dst, const uint8_t *src, size_t n);
 #endif

@@ -12,68 +12,37 @@ import MozDefEvent
 /// mozilla/MozDef mq/plugins/cloudtrail.py. Works on the compact, lowercased JSON text
 /// the translator made (valid JSON), byte by byte.
 enum CloudTrailRawValues {
-    /// Top-level keys whose whole value is wrapped.
-    static let topLevel: [[UInt8]] = ["additionaleventdata", "apiversion", "serviceeventdetails"].map { Array($0.utf8) }
     /// Paths inside requestparameters / responseelements.
-    static let requestPaths: [[[UInt8]]] = [
+    static let requestPathNames: [[StaticString]] = [
         ["attribute"], ["callerreference"], ["description"], ["disableapitermination"], ["domainname"],
         ["domainnames"], ["ebsoptimized"], ["filter"], ["iaminstanceprofile"], ["instancetype"],
         ["logstreamname"], ["rule"], ["source"],
-    ].map { $0.map { Array($0.utf8) } }
-    static let responsePaths: [[[UInt8]]] = [
+    ]
+    static let responsePathNames: [[StaticString]] = [
         ["distribution", "distributionconfig", "callerreference"], ["endpoint"],
         ["findings", "service", "additionalinfo", "unusual"], ["lastmodified"], ["role"],
         ["securitygroups"], ["subnets"],
-    ].map { $0.map { Array($0.utf8) } }
+    ]
+    static let requestPaths = requestPathNames.map(bytes)
+    static let responsePaths = responsePathNames.map(bytes)
+    static func bytes(_ path: [StaticString]) -> [[UInt8]] {
+        path.map { Array(UnsafeBufferPointer(start: $0.utf8Start, count: $0.utf8CodeUnitCount)) }
+    }
     static let htmlpart = Array("htmlpart".utf8)
     static let htmlpartLimit = 4095
 
-    enum Kind { case top, request, response }
+    enum Kind { case request, response }
 
-    static func kind(_ key: UnsafeBufferPointer<UInt8>) -> Kind? {
-        guard let base = key.baseAddress else { return nil }
-        @inline(__always) func isKey(_ s: StaticString) -> Bool {
-            key.count == s.utf8CodeUnitCount && memcmp(base, s.utf8Start, key.count) == 0
-        }
-        if isKey("requestparameters") { return .request }
-        if isKey("responseelements") { return .response }
-        if isKey("additionaleventdata") || isKey("apiversion") || isKey("serviceeventdetails") { return .top }
-        return nil
-    }
-
-    /// The new value (compact JSON) for the value `v` (compact JSON) of a key of this kind,
-    /// or nil when nothing changes.
-    static func apply(_ kind: Kind, _ v: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
-        switch kind {
-        case .top:
-            var out: [UInt8] = []
-            wrap(v, into: &out)
-            return out
-        case .request, .response:
-            guard v.first == UInt8(ascii: "{") else { return nil }
-            let paths = kind == .request ? requestPaths : responsePaths
-            guard names(of: v, contain: paths, htmlpart: kind == .request) else { return nil }
-            var out: [UInt8] = []
-            out.reserveCapacity(v.count + 64)
-            let changed = rewrite(v, paths: kind == .request ? requestPaths : responsePaths, depth: 0,
-                                  htmlpart: kind == .request, into: &out)
-            return changed ? out : nil
-        }
-    }
-
-    /// True when one of the object's own member names starts a path (or is htmlpart).
-    static func names(of v: UnsafeBufferPointer<UInt8>, contain paths: [[[UInt8]]], htmlpart: Bool) -> Bool {
-        guard let base = v.baseAddress else { return false }
-        var i = 1
-        while i < v.count, v[i] != UInt8(ascii: "}") {
-            if v[i] == UInt8(ascii: ",") { i += 1; continue }
-            let ke = mds_json_skip(base, v.count, i)
-            let key = UnsafeBufferPointer(rebasing: v[(i + 1)..<(ke - 1)])
-            for p in paths where key.elementsEqual(p[0]) { return true }
-            if htmlpart, key.elementsEqual(Self.htmlpart) { return true }
-            i = mds_json_skip(base, v.count, ke + 1)
-        }
-        return false
+    /// The new value (compact JSON) for requestparameters or responseelements `v` (compact
+    /// JSON), or nil when nothing changes. The translator calls it only when one of the
+    /// object's own keys starts a path (or is htmlpart).
+    static func rewrite(_ kind: Kind, _ v: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        guard v.first == UInt8(ascii: "{") else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(v.count + 64)
+        let changed = rewrite(v, paths: kind == .request ? requestPaths : responsePaths, depth: 0,
+                              htmlpart: kind == .request, into: &out)
+        return changed ? out : nil
     }
 
     /// Copies the object `v`, wrapping the members the paths name; true when one was.
@@ -126,13 +95,11 @@ enum CloudTrailRawValues {
 
     /// `{"raw_value":"<json.dumps of v>"}`.
     static func wrap(_ v: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
-        var text: [UInt8] = []
-        pythonJSON(v, into: &text)
-        out.append(contentsOf: "{\"raw_value\":".utf8)
-        var w = JSONWriter(capacity: text.count * 6 + 16)
-        text.withUnsafeBufferPointer { w.string(bytes: $0) }
-        out.append(contentsOf: w.bytes)
-        out.append(UInt8(ascii: "}"))
+        let start = out.count
+        let room = 14 * v.count + 32
+        out.append(contentsOf: repeatElement(0, count: room))
+        let n = out.withUnsafeMutableBufferPointer { mds_raw_value($0.baseAddress! + start, v.baseAddress!, v.count) }
+        out.removeLast(room - n)
     }
 
     /// A string value cut to `htmlpartLimit` characters, or nil when it is not longer.
@@ -150,15 +117,5 @@ enum CloudTrailRawValues {
         var w = JSONWriter(capacity: end * 6 + 16)
         body.withUnsafeBufferPointer { w.string(bytes: UnsafeBufferPointer(rebasing: $0[..<end])) }
         return w.bytes
-    }
-
-    /// Python's json.dumps(v) for compact valid JSON `v` (C: mds_python_json).
-    static func pythonJSON(_ v: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
-        guard let base = v.baseAddress else { return }
-        let start = out.count
-        let room = 12 * v.count + 16
-        out.append(contentsOf: repeatElement(0, count: room))
-        let n = out.withUnsafeMutableBufferPointer { mds_python_json($0.baseAddress! + start, base, v.count) }
-        out.removeLast(room - n)
     }
 }

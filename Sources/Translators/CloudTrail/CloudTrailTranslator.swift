@@ -22,6 +22,12 @@ public struct CloudTrailTranslator: Translator {
     var copyRoom: [UInt8] = []
     /// Member names resolved once, lowercased (they repeat record after record).
     let keys: KeyCache
+    /// What the copy of userIdentity, requestParameters and responseElements locates on
+    /// the way, so none of them is walked twice.
+    var identityCaptures = Self.captures([["username"], ["principalid"], ["sessioncontext", "sessionissuer", "username"]])
+    var requestCaptures = Self.captures(CloudTrailRawValues.requestPathNames.map { [$0[0]] } + [["htmlpart"]])
+    var responseCaptures = Self.captures([["consolelogin"]] + CloudTrailRawValues.responsePathNames.map { [$0[0]] })
+    var rawRoom: [UInt8] = []
 
     public init(mapping: Mapping) {
         self.mapping = mapping
@@ -29,24 +35,42 @@ public struct CloudTrailTranslator: Translator {
         keys = KeyCache(view: mapping.global, transform: .lowercase)
     }
 
+    static func captures(_ paths: [[StaticString]]) -> [mds_json_capture] {
+        paths.map { path in
+            var c = mds_json_capture()
+            withUnsafeMutableBytes(of: &c.seg) { seg in
+                withUnsafeMutableBytes(of: &c.seglen) { len in
+                    for (k, s) in path.prefix(4).enumerated() {
+                        seg.storeBytes(of: Optional(s.utf8Start), toByteOffset: k * MemoryLayout<UnsafePointer<UInt8>?>.stride,
+                                       as: UnsafePointer<UInt8>?.self)
+                        len.storeBytes(of: s.utf8CodeUnitCount, toByteOffset: k * MemoryLayout<Int>.stride, as: Int.self)
+                    }
+                }
+            }
+            c.nseg = Int32(min(path.count, 4))
+            return c
+        }
+    }
+
     public mutating func translate(_ record: UnsafeBufferPointer<UInt8>, context: RecordContext, into e: inout Event) throws(TranslationError) {
         e.clear(timestamp: context.received)
         var r = MappedRecord.take(&self.record, view: mapping.global)
         defer { self.record = r }
-        var lower = self.lower
-        self.lower = []
-        var copyRoom = self.copyRoom
-        self.copyRoom = []
+        var lower = self.lower, copyRoom = self.copyRoom, rawRoom = self.rawRoom
+        var idCaps = self.identityCaptures, reqCaps = self.requestCaptures, respCaps = self.responseCaptures
+        self.lower = []; self.copyRoom = []; self.rawRoom = []
+        self.identityCaptures = []; self.requestCaptures = []; self.responseCaptures = []
         defer {
-            self.lower = lower
-            self.copyRoom = copyRoom
+            self.lower = lower; self.copyRoom = copyRoom; self.rawRoom = rawRoom
+            self.identityCaptures = idCaps; self.requestCaptures = reqCaps; self.responseCaptures = respCaps
         }
         let keys = Unmanaged.passUnretained(self.keys)  // self keeps it alive; no reference counting per call
         try withRecordCopy(record, into: &e.bytes) { p, bytes throws(TranslationError) in
             var i = JSONScan.skipSpace(p, 0)
             guard i < p.count, p[i] == UInt8(ascii: "{") else { throw TranslationError("CloudTrail: not a JSON object") }
             func bad(_ at: Int) -> TranslationError { TranslationError("CloudTrail: invalid JSON near byte \(at)") }
-            var userIdentity: Range<Int>?, errorCode = false, eventName: Range<Int>?, response: Range<Int>?
+            var errorCode = false, eventName: Range<Int>?
+            var user: Range<Int>?, consoleLogin: Range<Int>?
             var digest = false, sawEventFields = false
             i = JSONScan.skipSpace(p, i + 1)
             var more = i < p.count && p[i] != UInt8(ascii: "}")
@@ -61,6 +85,24 @@ public struct CloudTrailTranslator: Translator {
                 var keyEscaped = false
                 guard let ke = JSONScan.stringEnd(p, i, escaped: &keyEscaped) else { throw bad(i) }
                 let keyRange = (i + 1)..<ke
+                // Keys are compared ignoring ASCII case (MozDef lowercases them all); the length
+                // check first keeps this to a few bytes per member.
+                let key = UnsafeBufferPointer(rebasing: p[keyRange])
+                @inline(__always) func isKey(_ s: StaticString) -> Bool {
+                    guard key.count == s.utf8CodeUnitCount else { return false }
+                    let t = s.utf8Start
+                    for j in 0..<key.count where key[j] | 0x20 != t[j] | 0x20 { return false }
+                    return true
+                }
+                var special = Special.none
+                switch key.count {
+                case 10 where isKey("apiVersion"): special = .wrap
+                case 12 where isKey("userIdentity"): special = .identity
+                case 16 where isKey("responseElements"): special = .response
+                case 17 where isKey("requestParameters"): special = .request
+                case 19 where isKey("additionalEventData") || isKey("serviceEventDetails"): special = .wrap
+                default: break
+                }
                 i = JSONScan.skipSpace(p, ke + 1)
                 guard i < p.count, p[i] == UInt8(ascii: ":") else { throw bad(i) }
                 i = JSONScan.skipSpace(p, i + 1)
@@ -69,6 +111,9 @@ public struct CloudTrailTranslator: Translator {
                 var value: Range<Int>
                 var kind = MappedRecord.ValueKind.raw
                 var rawString: Range<Int>?
+                /// The value's JSON text, for raw_value wrapping: in the record or in the bytes.
+                var token: (inBytes: Bool, range: Range<Int>)
+                var mayRewrite = false
                 switch first {
                 case UInt8(ascii: "\""):
                     var esc = false
@@ -76,6 +121,7 @@ public struct CloudTrailTranslator: Translator {
                     kind = .string
                     value = (i + 1)..<se
                     rawString = value
+                    token = (false, i..<(se + 1))
                     if esc {
                         let b = bytes.count
                         JSONScan.unescape(p, value, into: &bytes)
@@ -84,19 +130,50 @@ public struct CloudTrailTranslator: Translator {
                     i = se + 1
                 case UInt8(ascii: "{"), UInt8(ascii: "["):
                     let b = bytes.count
-                    guard let ve = JSONScan.appendLowercasingKeys(p, from: i, scratch: &copyRoom, to: &bytes) else { throw bad(i) }
+                    let ve: Int?
+                    switch special {
+                    case .identity where first == UInt8(ascii: "{"):
+                        ve = idCaps.withUnsafeMutableBufferPointer {
+                            JSONScan.appendLowercasingKeys(p, from: i, scratch: &copyRoom, to: &bytes, captures: $0)
+                        }
+                        if ve != nil {
+                            // userName, else sessionContext.sessionIssuer.userName, else principalId
+                            user = bytes.withUnsafeBufferPointer { b in
+                                Self.plainString(b, idCaps[0]) ?? Self.plainString(b, idCaps[2]) ?? Self.plainString(b, idCaps[1])
+                            }
+                        }
+                    case .request where first == UInt8(ascii: "{"):
+                        ve = reqCaps.withUnsafeMutableBufferPointer {
+                            JSONScan.appendLowercasingKeys(p, from: i, scratch: &copyRoom, to: &bytes, captures: $0)
+                        }
+                        mayRewrite = reqCaps.contains { $0.start >= 0 }
+                    case .response where first == UInt8(ascii: "{"):
+                        ve = respCaps.withUnsafeMutableBufferPointer {
+                            JSONScan.appendLowercasingKeys(p, from: i, scratch: &copyRoom, to: &bytes, captures: $0)
+                        }
+                        if ve != nil {
+                            consoleLogin = bytes.withUnsafeBufferPointer { Self.plainString($0, respCaps[0]) }
+                            mayRewrite = respCaps.dropFirst().contains { $0.start >= 0 }
+                        }
+                    default:
+                        ve = JSONScan.appendLowercasingKeys(p, from: i, scratch: &copyRoom, to: &bytes)
+                    }
+                    guard let ve else { throw bad(i) }
                     value = b..<bytes.count
+                    token = (true, value)
                     i = ve
                 case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
                     let lit: StaticString = first == UInt8(ascii: "t") ? "true" : first == UInt8(ascii: "f") ? "false" : "null"
                     let n = lit.utf8CodeUnitCount
                     guard i + n <= p.count, memcmp(p.baseAddress! + i, lit.utf8Start, n) == 0 else { throw bad(i) }
                     value = i..<(i + n)
+                    token = (false, value)
                     i += n
                 default:
                     let n = JSONScan.numberLength(p, i)
                     guard n > 0 else { throw bad(i) }
                     value = i..<(i + n)
+                    token = (false, value)
                     i += n
                 }
                 i = JSONScan.skipSpace(p, i)
@@ -109,27 +186,24 @@ public struct CloudTrailTranslator: Translator {
                 } else {
                     throw bad(i)
                 }
-                // Keys are compared ignoring ASCII case (MozDef lowercases them all); the length
-                // check first keeps this to a few bytes per member.
-                let key = UnsafeBufferPointer(rebasing: p[keyRange])
-                @inline(__always) func isKey(_ s: StaticString) -> Bool {
-                    guard key.count == s.utf8CodeUnitCount else { return false }
-                    let t = s.utf8Start
-                    for j in 0..<key.count where key[j] | 0x20 != t[j] | 0x20 { return false }
-                    return true
+                // MozDef's cloudtrail plugin rewrites (raw_value wrapping, htmlpart cut).
+                if special == .wrap {
+                    let b = bytes.count
+                    let n = token.inBytes
+                        ? bytes.withUnsafeBufferPointer { Self.rawValue(UnsafeBufferPointer(rebasing: $0[token.range]), room: &rawRoom) }
+                        : Self.rawValue(UnsafeBufferPointer(rebasing: p[token.range]), room: &rawRoom)
+                    bytes.append(contentsOf: rawRoom[..<n])
+                    value = b..<bytes.count
+                    kind = .raw
+                } else if mayRewrite, let changed = bytes.withUnsafeBufferPointer({ b in
+                    CloudTrailRawValues.rewrite(special == .request ? .request : .response, UnsafeBufferPointer(rebasing: b[value]))
+                }) {
+                    let b = bytes.count
+                    bytes.append(contentsOf: changed)
+                    value = b..<bytes.count
+                    kind = .raw
                 }
-                let kc = key.count
-                if kc == 10 || kc == 16 || kc == 17 || kc == 19 {
-                    let rk: CloudTrailRawValues.Kind? = isKey("requestParameters") ? .request : isKey("responseElements") ? .response
-                        : isKey("additionalEventData") || isKey("apiVersion") || isKey("serviceEventDetails") ? .top : nil
-                    if let rk, let changed = bytes.withUnsafeBufferPointer({ b in Self.rawValues(b, kind: rk, value: value, string: kind == .string) }) {
-                        let b = bytes.count
-                        bytes.append(contentsOf: changed)
-                        value = b..<bytes.count
-                        kind = .raw
-                    }
-                }
-                switch kc {
+                switch key.count {
                 case 9 where isKey("eventTime"):
                     sawEventFields = true
                     if let rs = rawString, let t = Timestamp.parseISO8601(UnsafeBufferPointer(rebasing: p[rs])), t.hasZone {
@@ -143,12 +217,8 @@ public struct CloudTrailTranslator: Translator {
                     if first != UInt8(ascii: "n") { errorCode = true }
                 case 11 where isKey("eventSource"):
                     sawEventFields = true
-                case 12 where isKey("userIdentity"):
-                    if first == UInt8(ascii: "{") { userIdentity = value }
                 case 15 where isKey("digestStartTime"):
                     digest = true
-                case 16 where isKey("responseElements"):
-                    if first == UInt8(ascii: "{") { response = value }
                 default: break
                 }
                 if !keyEscaped, let k = keys._withUnsafeGuaranteedRef({ $0.resolve(key) }) {
@@ -168,11 +238,6 @@ public struct CloudTrailTranslator: Translator {
             guard JSONScan.skipSpace(p, i) == p.count else { throw TranslationError("CloudTrail: text after the record at byte \(i)") }
             if digest && !sawEventFields {
                 throw TranslationError.skipped("CloudTrail digest file: not events, skipped")
-            }
-            // Read what the added details need before appending to the bytes.
-            let (user, consoleLogin): (Range<Int>?, Range<Int>?) = bytes.withUnsafeBufferPointer { b in
-                let u = userIdentity.flatMap { ui in Self.userName(b, in: ui) }
-                return (u, response.flatMap { Self.string(b, in: $0, path: ["consolelogin"]) })
             }
             // username: userName, else sessionContext.sessionIssuer.userName, else principalId.
             if !r.has("username"), let user { Self.addString(&r, "username", user, &bytes) }
@@ -197,14 +262,22 @@ public struct CloudTrailTranslator: Translator {
         r.complete(&e)
     }
 
-    /// MozDef's cloudtrail plugin rewrites (raw_value wrapping, htmlpart cut), for the keys it names.
-    static func rawValues(_ b: UnsafeBufferPointer<UInt8>, kind: CloudTrailRawValues.Kind, value: Range<Int>, string: Bool) -> [UInt8]? {
-        if string {  // the value is the unescaped text: make it JSON again
-            var w = JSONWriter(capacity: value.count * 6 + 8)
-            w.string(bytes: UnsafeBufferPointer(rebasing: b[value]))
-            return w.bytes.withUnsafeBufferPointer { CloudTrailRawValues.apply(kind, $0) }
-        }
-        return CloudTrailRawValues.apply(kind, UnsafeBufferPointer(rebasing: b[value]))
+    /// Members whose values the translator treats apart.
+    enum Special { case none, identity, request, response, wrap }
+
+    /// `{"raw_value":"<json.dumps text>"}` for the JSON text `v`, written to the start of
+    /// `room`; returns its length.
+    static func rawValue(_ v: UnsafeBufferPointer<UInt8>, room: inout [UInt8]) -> Int {
+        let need = 14 * v.count + 32
+        if room.count < need { room = [UInt8](repeating: 0, count: max(need, 2 * room.count)) }
+        return room.withUnsafeMutableBufferPointer { mds_raw_value($0.baseAddress!, v.baseAddress!, v.count) }
+    }
+
+    /// The body of a captured string value without escapes, or nil.
+    static func plainString(_ b: UnsafeBufferPointer<UInt8>, _ c: mds_json_capture) -> Range<Int>? {
+        guard c.start >= 0, c.end - c.start >= 2, b[c.start] == UInt8(ascii: "\""),
+              memchr(b.baseAddress! + c.start, 0x5C, c.end - c.start) == nil else { return nil }
+        return (c.start + 1)..<(c.end - 1)
     }
 
     @inline(__always) static func same(_ b: [UInt8], _ at: Int, _ s: StaticString) -> Bool {
@@ -220,60 +293,10 @@ public struct CloudTrailTranslator: Translator {
         bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
         r.add(name: name, value: b..<bytes.count, kind: .raw, bytes: &bytes)
     }
-
-    /// userName, else sessionContext.sessionIssuer.userName, else principalId, from one walk
-    /// over userIdentity's own members (nested objects are entered only when needed).
-    static func userName(_ b: UnsafeBufferPointer<UInt8>, in ui: Range<Int>) -> Range<Int>? {
-        guard let base = b.baseAddress else { return nil }
-        var principal: Range<Int>?, session: Range<Int>?
-        var i = ui.lowerBound + 1
-        while i < ui.upperBound, b[i] != UInt8(ascii: "}") {
-            if b[i] == UInt8(ascii: ",") { i += 1; continue }
-            let ke = mds_json_skip(base, ui.upperBound, i)
-            let ve = mds_json_skip(base, ui.upperBound, ke + 1)
-            let kn = ke - i - 2
-            @inline(__always) func isKey(_ s: StaticString) -> Bool {
-                kn == s.utf8CodeUnitCount && memcmp(base + i + 1, s.utf8Start, kn) == 0
-            }
-            let v = (ke + 1)..<ve
-            let isPlainString = b[v.lowerBound] == UInt8(ascii: "\"") && !b[v].contains(UInt8(ascii: "\\"))
-            if isKey("username"), isPlainString { return (v.lowerBound + 1)..<(v.upperBound - 1) }
-            if isKey("principalid"), isPlainString { principal = (v.lowerBound + 1)..<(v.upperBound - 1) }
-            if isKey("sessioncontext"), b[v.lowerBound] == UInt8(ascii: "{") { session = v }
-            i = ve
-        }
-        if let session, let name = string(b, in: session, path: ["sessionissuer", "username"]) { return name }
-        return principal
-    }
-
-    /// The body of the string at `path` inside the (lowercased, compact, valid) object `obj`.
-    static func string(_ b: UnsafeBufferPointer<UInt8>, in obj: Range<Int>, path: [StaticString]) -> Range<Int>? {
-        guard let base = b.baseAddress else { return nil }
-        var o = obj
-        for (depth, k) in path.enumerated() {
-            var i = o.lowerBound + 1
-            var found: Range<Int>?
-            while i < o.upperBound, b[i] != UInt8(ascii: "}") {
-                if b[i] == UInt8(ascii: ",") { i += 1; continue }
-                let ke = mds_json_skip(base, o.upperBound, i)
-                let ve = mds_json_skip(base, o.upperBound, ke + 1)
-                if ke - i - 2 == k.utf8CodeUnitCount, memcmp(base + i + 1, k.utf8Start, k.utf8CodeUnitCount) == 0 {
-                    found = (ke + 1)..<ve
-                    break
-                }
-                i = ve
-            }
-            guard let v = found, v.count >= 2 else { return nil }
-            if depth == path.count - 1 {
-                guard b[v.lowerBound] == UInt8(ascii: "\""), !b[v].contains(UInt8(ascii: "\\")) else { return nil }
-                return (v.lowerBound + 1)..<(v.upperBound - 1)
-            }
-            guard b[v.lowerBound] == UInt8(ascii: "{") else { return nil }
-            o = v
-        }
-        return nil
-    }
 }
+
+// The segments point at static strings (immortal, read-only); the rest are plain numbers.
+extension mds_json_capture: @retroactive @unchecked Sendable {}
 
 extension TranslationError {
     /// Not an error: the record is skipped, with a note for the operator.
