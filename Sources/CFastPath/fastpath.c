@@ -347,10 +347,93 @@ static const uint8_t json_literal_byte[256] = {
     ['t'] = 1, ['r'] = 1, ['u'] = 1, ['f'] = 1, ['a'] = 1, ['l'] = 1, ['s'] = 1, ['n'] = 1,
 };
 
+/* Bytes that may stand outside strings besides brackets, quotes, ':' and ',': those of
+   numbers and literals, and white space. */
+static const uint8_t json_value_byte[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['-'] = 1, ['+'] = 1, ['.'] = 1, ['e'] = 1, ['E'] = 1,
+    ['t'] = 1, ['r'] = 1, ['u'] = 1, ['f'] = 1, ['a'] = 1, ['l'] = 1, ['s'] = 1, ['n'] = 1,
+    [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1,
+};
+
+#if defined(__SSE2__)
+/* Brackets are few per block: a loop per set bit beats the generic popcount (x86-64
+   without POPCNT). */
+static inline int bit_count(uint64_t m) {
+    int k = 0;
+    for (; m; m &= m - 1) k++;
+    return k;
+}
+
+/* Inside a record, deeper than anything the state machine below must see (depth-1 keys,
+   record boundaries), only strings and brackets matter: 64-byte blocks are taken whole,
+   with bit masks. A block stops this (and goes byte by byte) when it holds a backslash,
+   when enough closing brackets to end the record, or a byte no JSON value has there.
+   Returns the bytes taken, a multiple of 64. */
+static size_t split_blocks(mds_splitter *s, const uint8_t *src, size_t n, size_t i, int floor) {
+    size_t start = i;
+    uint64_t carry = s->in_string ? ~0ULL : 0;  /* all ones while a string is open */
+    int depth = s->depth;
+    const __m128i quote = _mm_set1_epi8('"'), slash = _mm_set1_epi8('\\'), lower = _mm_set1_epi8(0x20);
+    const __m128i open = _mm_set1_epi8('{'), close = _mm_set1_epi8('}');  /* '[' and ']' | 0x20 */
+    const __m128i colon = _mm_set1_epi8(':'), comma = _mm_set1_epi8(',');
+    while (i + 64 <= n) {
+        uint64_t q = 0, bs = 0, op = 0, cl = 0, sep = 0;
+        for (int k = 0; k < 4; k++) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(src + i + 16 * k));
+            __m128i v20 = _mm_or_si128(v, lower);
+            int sh = 16 * k;
+            q |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)) << sh;
+            bs |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, slash)) << sh;
+            op |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v20, open)) << sh;
+            cl |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v20, close)) << sh;
+            sep |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, colon), _mm_cmpeq_epi8(v, comma))) << sh;
+        }
+        if (bs) break;
+        /* Bit j of x: an odd number of quotes at or before j, i.e. inside a string (the
+           opening quote counts as inside, the closing one does not). */
+        uint64_t x = q;
+        x ^= x << 1; x ^= x << 2; x ^= x << 4; x ^= x << 8; x ^= x << 16; x ^= x << 32;
+        x ^= carry;
+        uint64_t outside = ~(x | q);
+        uint64_t o = op & outside, c = cl & outside;
+        int closes = bit_count(c);
+        if (depth - closes <= floor) break;
+        uint64_t other = outside & ~(o | c | sep);
+        for (uint64_t m = other; m; m &= m - 1)
+            if (!json_value_byte[src[i + (size_t)__builtin_ctzll(m)]]) goto done;
+        depth += bit_count(o) - closes;
+        carry = (uint64_t)0 - (x >> 63);
+        i += 64;
+    }
+done:
+    if (i != start) {
+        s->depth = depth;
+        s->in_string = carry != 0;
+        if (s->in_string) s->key_pos = -1;
+    }
+    return i - start;
+}
+#endif
+
 int mds_split(mds_splitter *s, const uint8_t *src, size_t n, size_t *pos) {
     static const char records[] = "Records";
     size_t i = *pos;
+#if defined(__SSE2__)
+    size_t bytewise_until = i;  /* a block the fast path refused goes byte by byte */
+#endif
     while (i < n) {
+#if defined(__SSE2__)
+        if (i >= bytewise_until && s->capturing && !s->escape && i + 64 <= n) {
+            int floor = s->element_depth > 1 ? s->element_depth : 1;
+            if (s->depth > floor) {
+                size_t took = split_blocks(s, src, n, i, floor);
+                i += took;
+                bytewise_until = i + 64;
+                if (i >= n) break;
+            }
+        }
+#endif
         if (s->in_string) {
             /* Fast skip to the next quote or backslash. */
             if (s->escape) { s->escape = 0; i++; continue; }
@@ -656,6 +739,35 @@ size_t mds_json_skip(const uint8_t *p, size_t n, size_t i) {
     return n;
 }
 
+/* The common string (no escapes, away from the end of the input) at src[i], copied to out
+   16 bytes at a time, ASCII letters lowercased with `lower`: the length of its body, or
+   -1 when the caller must take the general path. out may be written up to 16 bytes past
+   the string's end, which json_walk's dst (as long as the input left) always has room for. */
+static inline ptrdiff_t string_copy_plain(uint8_t *out, const uint8_t *src, size_t n, size_t i, int lower) {
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), slash = _mm_set1_epi8('\\');
+    const __m128i bias = _mm_set1_epi8((char)0x80), limit = _mm_set1_epi8((char)(0x20 ^ 0x80));
+    const __m128i a1 = _mm_set1_epi8('A' - 1), z1 = _mm_set1_epi8('Z' + 1), bit = _mm_set1_epi8(0x20);
+    size_t j = i + 1;
+    uint8_t *o = out + 1;
+    out[0] = '"';
+    while (j + 16 <= n) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(src + j));
+        int m = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, slash)),
+                                               _mm_cmplt_epi8(_mm_xor_si128(v, bias), limit)));
+        if (lower) v = _mm_or_si128(v, _mm_and_si128(_mm_and_si128(_mm_cmpgt_epi8(v, a1), _mm_cmplt_epi8(v, z1)), bit));
+        _mm_storeu_si128((__m128i *)o, v);
+        if (!m) { j += 16; o += 16; continue; }
+        size_t k = (size_t)__builtin_ctz((unsigned)m);
+        if (src[j + k] != '"') return -1;
+        return (ptrdiff_t)(j + k - i - 1);
+    }
+#else
+    (void)out; (void)src; (void)n; (void)i; (void)lower;
+#endif
+    return -1;
+}
+
 /* Walks (validates) the JSON value at src[i]; with dst, also copies it compactly with object
    keys lowercased. One walker serves both, so validation and copying cannot disagree. */
 static ptrdiff_t json_walk(uint8_t *dst, const uint8_t *src, size_t n, size_t i, int max_depth, size_t *written,
@@ -676,7 +788,14 @@ static ptrdiff_t json_walk(uint8_t *dst, const uint8_t *src, size_t n, size_t i,
 #define EMIT(b) do { if (out) *out++ = (b); } while (0)
 #define COPY_STRING(lower) do { \
         int esc_ = 0; \
-        ptrdiff_t e_ = mds_json_string_end(src + i + 1, n - i - 1, &esc_); \
+        ptrdiff_t e_ = out ? string_copy_plain(out, src, n, i, lower) : -1; \
+        if (e_ >= 0) { \
+            e_key = e_; \
+            out += (size_t)e_ + 2; \
+            i += (size_t)e_ + 2; \
+            break; \
+        } \
+        e_ = mds_json_string_end(src + i + 1, n - i - 1, &esc_); \
         if (e_ < 0) return -1; \
         size_t len_ = (size_t)e_ + 2; \
         e_key = e_; \
