@@ -739,6 +739,66 @@ size_t mds_json_skip(const uint8_t *p, size_t n, size_t i) {
     return n;
 }
 
+int mds_json_member_head(const uint8_t *p, size_t n, size_t i, mds_json_span *m) {
+    int esc = 0;
+    i = json_space(p, n, i);
+    m->at = i;
+    if (i >= n || p[i] != '"') return MDS_MEMBER_ERROR;
+    ptrdiff_t e = mds_json_string_end(p + i + 1, n - i - 1, &esc);
+    if (e < 0) return MDS_MEMBER_ERROR;
+    m->key_start = i + 1;
+    m->key_end = i + 1 + (size_t)e;
+    m->key_escaped = esc;
+    i = json_space(p, n, m->key_end + 1);
+    m->at = i;
+    if (i >= n || p[i] != ':') return MDS_MEMBER_ERROR;
+    i = json_space(p, n, i + 1);
+    m->at = i;
+    if (i >= n) return MDS_MEMBER_ERROR;
+    m->value_start = i;
+    m->value_escaped = 0;
+    uint8_t c = p[i];
+    switch (c) {
+    case '"':
+        esc = 0;
+        e = mds_json_string_end(p + i + 1, n - i - 1, &esc);
+        if (e < 0) return MDS_MEMBER_ERROR;
+        m->value_start = i + 1;
+        m->value_end = i + 1 + (size_t)e;
+        m->value_escaped = esc;
+        m->next = m->value_end + 1;
+        return MDS_MEMBER_STRING;
+    case '{': case '[':
+        return MDS_MEMBER_CONTAINER;
+    case 't':
+        if (i + 4 > n || memcmp(p + i, "true", 4)) return MDS_MEMBER_ERROR;
+        m->value_end = m->next = i + 4;
+        return MDS_MEMBER_LITERAL;
+    case 'f':
+        if (i + 5 > n || memcmp(p + i, "false", 5)) return MDS_MEMBER_ERROR;
+        m->value_end = m->next = i + 5;
+        return MDS_MEMBER_LITERAL;
+    case 'n':
+        if (i + 4 > n || memcmp(p + i, "null", 4)) return MDS_MEMBER_ERROR;
+        m->value_end = m->next = i + 4;
+        return MDS_MEMBER_LITERAL;
+    default: {
+        ptrdiff_t ne = json_number_end(p, n, i);
+        if (ne < 0) return MDS_MEMBER_ERROR;
+        m->value_end = m->next = (size_t)ne;
+        return MDS_MEMBER_LITERAL;
+    }
+    }
+}
+
+int mds_json_member_tail(const uint8_t *p, size_t n, size_t *i) {
+    size_t k = json_space(p, n, *i);
+    if (k < n && p[k] == ',') { *i = json_space(p, n, k + 1); return 1; }
+    if (k < n && p[k] == '}') { *i = k + 1; return 0; }
+    *i = k;
+    return -1;
+}
+
 /* The common string (no escapes, away from the end of the input) at src[i], copied to out
    16 bytes at a time, ASCII letters lowercased with `lower`: the length of its body, or
    -1 when the caller must take the general path. out may be written up to 16 bytes past

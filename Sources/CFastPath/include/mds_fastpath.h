@@ -109,6 +109,26 @@ long mds_cef_record(const uint8_t *p, size_t n, size_t start, size_t base, uint3
 /// (no checks: brackets and strings are only matched).
 size_t mds_json_skip(const uint8_t *p, size_t n, size_t i);
 
+/// One object member located in place (offsets into the input).
+typedef struct {
+    size_t key_start, key_end;      /* the key's body */
+    int key_escaped;
+    size_t value_start, value_end;  /* a string's body; a literal's or number's token; a container's first byte */
+    int value_escaped;
+    size_t next;                    /* after the value (not set for a container) */
+    size_t at;                      /* where an error was found */
+} mds_json_span;
+
+enum { MDS_MEMBER_ERROR = 0, MDS_MEMBER_STRING = 1, MDS_MEMBER_LITERAL = 2, MDS_MEMBER_CONTAINER = 3 };
+
+/// Parses `"key": value-start` at p[i] (space allowed before each token), validating
+/// strings, numbers and literals; a container is left to the caller.
+int mds_json_member_head(const uint8_t *p, size_t n, size_t i, mds_json_span *m);
+
+/// After a member's value at p[*i]: 1 on ',' (*i moves to the next member), 0 on '}'
+/// (*i after it), -1 on anything else.
+int mds_json_member_tail(const uint8_t *p, size_t n, size_t *i);
+
 /// A value to find while copying: the object member at the path seg[0] . seg[1] ...
 /// (lowercased keys, without escapes). start/end get the value's token in dst (strings
 /// with their quotes), the first occurrence, or -1 when absent. Not inside arrays.

@@ -29,10 +29,22 @@ public struct CloudTrailTranslator: Translator {
     var responseCaptures = Self.captures([["consolelogin"]] + CloudTrailRawValues.responsePathNames.map { [$0[0]] })
     var rawRoom: [UInt8] = []
 
+    /// The added details' keys, resolved once (nil: resolve per record).
+    let usernameKey, eventverbKey, eventreadonlyKey, successKey: ResolvedKey?
+    let usernameID, successID: Int32?
+
     public init(mapping: Mapping) {
         self.mapping = mapping
         record = MappedRecord(view: mapping.global)
-        keys = KeyCache(view: mapping.global, transform: .lowercase)
+        let keys = KeyCache(view: mapping.global, transform: .lowercase)
+        self.keys = keys
+        func key(_ s: StaticString) -> ResolvedKey? { keys.resolve(UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
+        usernameKey = key("username")
+        eventverbKey = key("eventverb")
+        eventreadonlyKey = key("eventreadonly")
+        successKey = key("success")
+        usernameID = mapping.global.names.lookup("username")
+        successID = mapping.global.names.lookup("success")
     }
 
     static func captures(_ paths: [[StaticString]]) -> [mds_json_capture] {
@@ -80,11 +92,13 @@ public struct CloudTrailTranslator: Translator {
             }
             // One pass over the members: keys checked, nested values validated and copied with
             // lowercased keys at once.
+            let base = p.baseAddress!
+            var m = mds_json_span()
             while more {
-                guard i < p.count, p[i] == UInt8(ascii: "\"") else { throw bad(i) }
-                var keyEscaped = false
-                guard let ke = JSONScan.stringEnd(p, i, escaped: &keyEscaped) else { throw bad(i) }
-                let keyRange = (i + 1)..<ke
+                let head = Int(mds_json_member_head(base, p.count, i, &m))
+                guard head != MDS_MEMBER_ERROR else { throw bad(m.at) }
+                let keyEscaped = m.key_escaped != 0
+                let keyRange = m.key_start..<m.key_end
                 // Keys are compared ignoring ASCII case (MozDef lowercases them all); the length
                 // check first keeps this to a few bytes per member.
                 let key = UnsafeBufferPointer(rebasing: p[keyRange])
@@ -103,10 +117,7 @@ public struct CloudTrailTranslator: Translator {
                 case 19 where isKey("additionalEventData") || isKey("serviceEventDetails"): special = .wrap
                 default: break
                 }
-                i = JSONScan.skipSpace(p, ke + 1)
-                guard i < p.count, p[i] == UInt8(ascii: ":") else { throw bad(i) }
-                i = JSONScan.skipSpace(p, i + 1)
-                guard i < p.count else { throw bad(i) }
+                i = m.value_start
                 let first = p[i]
                 var value: Range<Int>
                 var kind = MappedRecord.ValueKind.raw
@@ -114,21 +125,19 @@ public struct CloudTrailTranslator: Translator {
                 /// The value's JSON text, for raw_value wrapping: in the record or in the bytes.
                 var token: (inBytes: Bool, range: Range<Int>)
                 var mayRewrite = false
-                switch first {
-                case UInt8(ascii: "\""):
-                    var esc = false
-                    guard let se = JSONScan.stringEnd(p, i, escaped: &esc) else { throw bad(i) }
+                switch head {
+                case MDS_MEMBER_STRING:
                     kind = .string
-                    value = (i + 1)..<se
+                    value = m.value_start..<m.value_end
                     rawString = value
-                    token = (false, i..<(se + 1))
-                    if esc {
+                    token = (false, (m.value_start - 1)..<(m.value_end + 1))
+                    if m.value_escaped != 0 {
                         let b = bytes.count
                         JSONScan.unescape(p, value, into: &bytes)
                         value = b..<bytes.count
                     }
-                    i = se + 1
-                case UInt8(ascii: "{"), UInt8(ascii: "["):
+                    i = m.next
+                case MDS_MEMBER_CONTAINER:
                     let b = bytes.count
                     let ve: Int?
                     switch special {
@@ -162,29 +171,16 @@ public struct CloudTrailTranslator: Translator {
                     value = b..<bytes.count
                     token = (true, value)
                     i = ve
-                case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
-                    let lit: StaticString = first == UInt8(ascii: "t") ? "true" : first == UInt8(ascii: "f") ? "false" : "null"
-                    let n = lit.utf8CodeUnitCount
-                    guard i + n <= p.count, memcmp(p.baseAddress! + i, lit.utf8Start, n) == 0 else { throw bad(i) }
-                    value = i..<(i + n)
+                default:  // a literal or a number
+                    value = m.value_start..<m.value_end
                     token = (false, value)
-                    i += n
-                default:
-                    let n = JSONScan.numberLength(p, i)
-                    guard n > 0 else { throw bad(i) }
-                    value = i..<(i + n)
-                    token = (false, value)
-                    i += n
+                    i = m.next
                 }
-                i = JSONScan.skipSpace(p, i)
-                guard i < p.count else { throw bad(i) }
-                if p[i] == UInt8(ascii: ",") {
-                    i = JSONScan.skipSpace(p, i + 1)
-                } else if p[i] == UInt8(ascii: "}") {
-                    i += 1
-                    more = false
-                } else {
-                    throw bad(i)
+                var next = i
+                switch mds_json_member_tail(base, p.count, &next) {
+                case 1: i = next
+                case 0: i = next; more = false
+                default: throw bad(next)
                 }
                 // MozDef's cloudtrail plugin rewrites (raw_value wrapping, htmlpart cut).
                 if special == .wrap {
@@ -240,22 +236,21 @@ public struct CloudTrailTranslator: Translator {
                 throw TranslationError.skipped("CloudTrail digest file: not events, skipped")
             }
             // username: userName, else sessionContext.sessionIssuer.userName, else principalId.
-            if !r.has("username"), let user { Self.addString(&r, "username", user, &bytes) }
+            if !r.has(id: usernameID), let user { Self.add(&r, usernameKey, "username", user, .string, &bytes) }
             if let name = eventName {
                 // The leading capitalised word: "DescribeInstances" → "Describe".
                 var end = name.lowerBound + 1
                 while end < name.upperBound, bytes[end] &- 65 >= 26 { end += 1 }
                 let verb = name.lowerBound..<min(end, name.upperBound)
-                Self.addString(&r, "eventverb", verb, &bytes)
-                let v = bytes[verb]
-                let ro = v.elementsEqual("Describe".utf8) || v.elementsEqual("Get".utf8) || v.elementsEqual("List".utf8)
-                Self.addRaw(&r, "eventreadonly", ro ? "true" : "false", &bytes)
+                Self.add(&r, eventverbKey, "eventverb", verb, .string, &bytes)
+                let ro = Self.same(bytes, verb, "Describe") || Self.same(bytes, verb, "Get") || Self.same(bytes, verb, "List")
+                Self.addRaw(&r, eventreadonlyKey, "eventreadonly", ro ? "true" : "false", &bytes)
             }
             var success = !errorCode
-            if !errorCode, let name = eventName, bytes[name].elementsEqual("ConsoleLogin".utf8), let consoleLogin {
-                success = bytes[consoleLogin].elementsEqual("Success".utf8)
+            if !errorCode, let name = eventName, Self.same(bytes, name, "ConsoleLogin"), let consoleLogin {
+                success = Self.same(bytes, consoleLogin, "Success")
             }
-            if !r.has("success") { Self.addRaw(&r, "success", success ? "true" : "false", &bytes) }
+            if !r.has(id: successID) { Self.addRaw(&r, successKey, "success", success ? "true" : "false", &bytes) }
         }
         e.categoryText = .literal("cloudtrail")
         e.sourceText = .literal("cloudtrail")
@@ -280,18 +275,20 @@ public struct CloudTrailTranslator: Translator {
         return (c.start + 1)..<(c.end - 1)
     }
 
-    @inline(__always) static func same(_ b: [UInt8], _ at: Int, _ s: StaticString) -> Bool {
-        b.count - at >= s.utf8CodeUnitCount && b.withUnsafeBufferPointer { memcmp($0.baseAddress! + at, s.utf8Start, s.utf8CodeUnitCount) == 0 }
+    /// bytes[r] is exactly s.
+    @inline(__always) static func same(_ b: [UInt8], _ r: Range<Int>, _ s: StaticString) -> Bool {
+        r.count == s.utf8CodeUnitCount && b.withUnsafeBufferPointer { memcmp($0.baseAddress! + r.lowerBound, s.utf8Start, r.count) == 0 }
     }
 
-    static func addString(_ r: inout MappedRecord, _ name: StaticString, _ v: Range<Int>, _ bytes: inout [UInt8]) {
-        r.add(name: name, value: v, kind: .string, bytes: &bytes)
+    static func add(_ r: inout MappedRecord, _ key: ResolvedKey?, _ name: StaticString, _ v: Range<Int>,
+                    _ kind: MappedRecord.ValueKind, _ bytes: inout [UInt8]) {
+        if let key { r.add(key, value: v, kind: kind, bytes: &bytes) } else { r.add(name: name, value: v, kind: kind, bytes: &bytes) }
     }
 
-    static func addRaw(_ r: inout MappedRecord, _ name: StaticString, _ text: StaticString, _ bytes: inout [UInt8]) {
+    static func addRaw(_ r: inout MappedRecord, _ key: ResolvedKey?, _ name: StaticString, _ text: StaticString, _ bytes: inout [UInt8]) {
         let b = bytes.count
         bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
-        r.add(name: name, value: b..<bytes.count, kind: .raw, bytes: &bytes)
+        add(&r, key, name, b..<bytes.count, .raw, &bytes)
     }
 }
 

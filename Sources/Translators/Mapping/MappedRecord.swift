@@ -339,7 +339,12 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
 
     /// True when this record has the field (under this flat name).
     public func has(_ name: String) -> Bool {
-        guard let id = view.names.lookup(name) else { return false }
+        has(id: view.names.lookup(name))
+    }
+
+    /// `has` for a name looked up ahead (View.names).
+    func has(id: Int32?) -> Bool {
+        guard let id else { return false }
         return find(OutKey(parent: -1, id: id)) != nil
     }
 
