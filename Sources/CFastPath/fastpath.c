@@ -841,7 +841,14 @@ static ptrdiff_t json_walk(uint8_t *dst, const uint8_t *src, size_t n, size_t i,
     uint8_t *out = dst;
     if (max_depth > 255) max_depth = 255;
     if (!dst || ncaps > 32) ncaps = 0;
-    for (int c = 0; c < ncaps; c++) caps[c].start = caps[c].end = -1;
+    /* first[d]: bit (b & 63) for the first byte b of each capture's segment d, so most keys
+       are turned away by one test */
+    uint64_t first[4] = {0, 0, 0, 0};
+    for (int c = 0; c < ncaps; c++) {
+        caps[c].start = caps[c].end = -1;
+        for (int d = 0; d < caps[c].nseg && d < 4; d++)
+            if (caps[c].seglen[d]) first[d] |= (uint64_t)1 << (caps[c].seg[d][0] & 63);
+    }
     live[0] = ncaps ? (uint32_t)(((uint64_t)1 << ncaps) - 1) : 0;
     int expect_value = 1;
     *written = 0;
@@ -875,7 +882,8 @@ static ptrdiff_t json_walk(uint8_t *dst, const uint8_t *src, size_t n, size_t i,
     /* The key just copied (lowercased, at out - len_) against the live captures' segment. */
 #define MATCH_KEY() do { \
         key_hit = 0; \
-        if (live[depth]) { \
+        if (live[depth] && e_key > 0 && depth <= 4 && \
+            (first[depth - 1] >> (out[-(ptrdiff_t)e_key - 1] & 63) & 1)) { \
             const uint8_t *k_ = out - (size_t)e_key - 1; \
             size_t kl_ = (size_t)e_key; \
             for (uint32_t m_ = live[depth]; m_; m_ &= m_ - 1) { \
@@ -1036,6 +1044,21 @@ static size_t python_json(uint8_t *dst, const uint8_t *src, size_t n, int q) {
         while (i < n && src[i] != '"') {
             uint8_t b = src[i];
             /* plain printable ASCII runs are the common case: copied without decoding */
+#if defined(__SSE2__)
+            if (i + 16 <= n) {
+                __m128i v = _mm_loadu_si128((const __m128i *)(src + i));
+                /* '"', '\\', < 0x20 or >= 0x7F (signed: >= 0x7F or negative) */
+                __m128i bad = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                                           _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)), _mm_cmpgt_epi8(v, _mm_set1_epi8(0x7E))));
+                int m = _mm_movemask_epi8(bad);
+                size_t k = m ? (size_t)__builtin_ctz((unsigned)m) : 16;
+                if (k) {
+                    _mm_storeu_si128((__m128i *)o, v);
+                    o += k; i += k;
+                    continue;
+                }
+            }
+#endif
             if (b >= 0x20 && b < 0x7F && b != '\\') { *o++ = b; i++; continue; }
             uint32_t s;
             if (b == '\\' && i + 1 < n) {
