@@ -50,6 +50,31 @@ import TestSupport
         #expect(d["errorcode"] as? String == "AccessDenied")
     }
 
+    /// Where the user name is looked for, found while userIdentity is copied: its own
+    /// userName (any case), else sessionContext.sessionIssuer.userName, else principalId;
+    /// one written with escapes, or one deeper or inside an array, does not count.
+    @Test(arguments: [
+        (#"{"UserName":"Bob","principalId":"P1"}"#, "Bob"),
+        (#"{"principalId":"P1","sessionContext":{"sessionIssuer":{"userName":"Role1"}},"userName":"Alice"}"#, "Alice"),
+        (#"{"userName":"al\u0069ce","principalId":"P1","sessionContext":{"sessionIssuer":{"userName":"Role1"}}}"#, "Role1"),
+        (#"{"principalId":"P1","sessionContext":{"attributes":{"userName":"x"},"sessionIssuer":{"type":"Role"}}}"#, "P1"),
+        (#"{"principalId":"P1","onBehalfOf":[{"userName":"x"}],"x":{"userName":"y"}}"#, "P1"),
+        (#"{"type":"AWSService","invokedBy":"ec2.amazonaws.com"}"#, nil),
+    ] as [(String, String?)])
+    func usernameFromUserIdentity(identity: String, expected: String?) throws {
+        let d = try #require(try Self.translate(#"{"eventName":"GetObject","eventSource":"s3.amazonaws.com","userIdentity":\#(identity)}"#)["details"] as? [String: Any])
+        #expect(d["username"] as? String == expected)
+    }
+
+    /// MozDef's raw_value text is Python's json.dumps: ", " and ": " separators, non-ASCII
+    /// as \uXXXX (surrogate pairs above the BMP), the escapes Python writes.
+    @Test func rawValueTextIsPythonJSON() throws {
+        let d = try #require(try Self.translate(#"{"eventName":"X","additionalEventData":{"A":"é😀\n\"q\"","b":[1,true,null],"C":{}}, "apiVersion":"2016-11-15"}"#)["details"] as? [String: Any])
+        let extra = try #require(d["additionaleventdata"] as? [String: Any])
+        #expect(extra["raw_value"] as? String == #"{"a": "\u00e9\ud83d\ude00\n\"q\"", "b": [1, true, null], "c": {}}"#)
+        #expect((d["apiversion"] as? [String: Any])?["raw_value"] as? String == #""2016-11-15""#)
+    }
+
     @Test func digestIsSkippedWithANote() {
         do {
             _ = try Self.translate(#"{"awsAccountId":"1","digestStartTime":"2026-11-28T10:00:00Z","digestEndTime":"2026-11-28T11:00:00Z","logFiles":[]}"#)
