@@ -138,6 +138,10 @@ public final class ConvertJob {
         }
         do {
             try output.flush()
+            // A spool gets one more try to empty; what stays goes out on the next run.
+            if let spool = output as? SpoolingSink, !(try spool.drain()) {
+                summary.notes.append("\(spool.waitingEvents) events wait in the spool \(spool.options.directory) until the destination takes them (the next run with --spool-dir sends them first)")
+            }
             try rejects?.flush()
         } catch {
             summary.errors.append(error.description)

@@ -26,10 +26,38 @@ public enum Destination: Sendable, Equatable {
         return .failure(UsageError("--to: expected -, stdout, file:PATH, http(s)://... or amqp://..., got '\(s)'"))
     }
 
+    /// How the destination is named in messages (no password).
+    public var display: String {
+        switch self {
+        case .stdout: "stdout"
+        case .file(let p): p
+        case .amqp(let t): t.display
+        case .http(let u): u
+        }
+    }
+
+    public var isNetwork: Bool {
+        switch self {
+        case .http, .amqp: true
+        case .stdout, .file: false
+        }
+    }
+
     /// Opens the sink. `report` receives connection messages; `stop` ends reconnect attempts.
     func open(append: Bool, report: @escaping (String) -> Void, stop: @escaping () -> Bool,
               delivery: DeliveryOptions, reject: @escaping (UnsafeBufferPointer<UInt8>, Int, String) throws(LineOutput.WriteError) -> Void)
         throws(LineOutput.WriteError) -> any EventSink {
+        if let spool = delivery.spool {
+            switch self {
+            case .http, .amqp:
+                var plain = delivery
+                plain.spool = nil
+                return try SpoolingSink(options: spool, name: display, stop: stop, report: report) { giveUp, say throws(LineOutput.WriteError) in
+                    try self.open(append: append, report: say, stop: giveUp, delivery: plain, reject: reject)
+                }
+            case .stdout, .file: break  // refused by the command line; a file needs no spool
+            }
+        }
         let exchange = delivery.exchange, routingKey = delivery.routingKey
         switch self {
         case .http(let url):
@@ -63,5 +91,7 @@ public struct DeliveryOptions: Sendable {
     public var exchange: String?
     public var routingKey: String?
     public var http = HTTPSink.Options()
+    /// A disk spool in front of a network destination (--spool-dir).
+    public var spool: SpoolingSink.Options?
     public init() {}
 }

@@ -46,6 +46,9 @@ struct Convert: ParsableCommand {
             }
         }
         options.delivery = delivery.options
+        if delivery.spoolDir != nil, !options.destination.isNetwork || (options.outputPath != nil) {
+            throw usage("--spool-dir needs an http(s):// or amqp:// destination (--to)")
+        }
         if let now {
             guard let t = Timestamp.parseISO8601(now), t.hasZone else {
                 throw usage("--now: '\(now)' is not an RFC 3339 time with a zone")

@@ -70,6 +70,9 @@ struct Tail: ParsableCommand {
         case .failure(let e): throw usage(e.description)
         }
         options.delivery = delivery.options
+        if delivery.spoolDir != nil, !options.destination.isNetwork {
+            throw usage("--spool-dir needs an http(s):// or amqp:// destination (--to)")
+        }
         if let stateDir { options.stateDirectory = stateDir }
         options.tail.patterns = paths
         options.tail.fromBeginning = fromBeginning

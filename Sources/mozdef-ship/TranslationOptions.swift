@@ -2,6 +2,7 @@ import ArgumentParser
 import MozDefEvent
 import Pipeline
 import Translators
+import Outputs
 
 /// The options that say how records become events, shared by `convert` and `tail`.
 struct TranslationOptions: ParsableArguments {
@@ -81,7 +82,28 @@ struct DeliveryFlags: ParsableArguments {
     @Option(help: ArgumentHelp("Events per request for a /_bulk URL.", valueName: "n"))
     var batch = 500
 
+    @Option(name: .customLong("spool-dir"), help: ArgumentHelp("Keep events on disk here while an http(s):// or amqp:// destination is down, and send them when it is back (also after a restart).", valueName: "dir"))
+    var spoolDir: String?
+
+    @Option(name: .customLong("spool-max"), help: ArgumentHelp("Most bytes the spool may hold (suffix K, M or G); when it is full, reading waits. Default 1G.", valueName: "size"))
+    var spoolMax: String = "1G"
+
+    static func byteSize(_ s: String) -> Int64? {
+        var digits = Substring(s)
+        var unit: Int64 = 1
+        switch s.last.map({ Character($0.uppercased()) }) {
+        case "K": unit = 1 << 10
+        case "M": unit = 1 << 20
+        case "G": unit = 1 << 30
+        default: break
+        }
+        if unit > 1 { digits = digits.dropLast() }
+        guard let n = Int64(digits), n > 0, n <= Int64.max / unit else { return nil }
+        return n * unit
+    }
+
     func validate() throws {
+        if Self.byteSize(spoolMax) == nil { throw ValidationError("--spool-max '\(spoolMax)': expected a size such as 500M or 2G") }
         if !(timeout > 0) { throw ValidationError("--timeout must be > 0") }
         if batch < 1 { throw ValidationError("--batch must be >= 1") }
         for h in headers where !h.contains(":") { throw ValidationError("--header '\(h)': expected 'Name: value'") }
@@ -99,6 +121,12 @@ struct DeliveryFlags: ParsableArguments {
         d.http.timeoutSeconds = timeout
         d.http.gzip = gzip
         d.http.batch = batch
+        if let spoolDir {
+            var o = SpoolingSink.Options(directory: spoolDir)
+            o.maxBytes = Self.byteSize(spoolMax) ?? o.maxBytes
+            o.segmentBytes = max(1 << 20, min(64 << 20, o.maxBytes / 8))
+            d.spool = o
+        }
         return d
     }
 }
