@@ -5,8 +5,8 @@ import Glibc
 /// A network destination with a disk spool in front of it (`--spool-dir`).
 ///
 /// While the destination takes events, they go straight to it, and a copy of those not yet
-/// acknowledged is kept in memory (at most `pendingLimit` bytes: past that the destination
-/// is flushed). When an attempt fails for `giveUpAfter` seconds, the unacknowledged events
+/// acknowledged is kept in memory (at most `pendingLimit`, 1 MiB: past that the destination
+/// is flushed, which also bounds what a failure can send twice). When an attempt fails for `giveUpAfter` seconds, the unacknowledged events
 /// and every later one are appended to segment files in the spool directory, fsync'd on each
 /// `flush`; `flush` then means "safe on disk", which is what the tailer's checkpoints need.
 /// The spool is replayed in order, oldest first, as soon as the destination is back (tries
@@ -38,7 +38,7 @@ public final class SpoolingSink: EventSink {
     private var inner: (any EventSink)?
     /// Direct mode: the events written to `inner` since it last flushed.
     private var pending: [UInt8] = []
-    static let pendingLimit = 4 << 20
+    static let pendingLimit = 1 << 20
 
     private var lockFD: Int32 = -1
     /// Segment numbers on disk, oldest first; empty when nothing is spooled.

@@ -90,10 +90,10 @@ import TestSupport
             #expect(m.content_type == "application/json" && m.content_encoding == "utf-8" && m.delivery_mode == 2)
         }
 
-        // 2. The broker stops in the middle of 20,000 events and comes back: every event arrives;
+        // 2. The broker stops in the middle of 100,000 events and comes back: every event arrives;
         //    duplicates (events the broker took but had not confirmed) are counted, at most one window.
         let dir = try TemporaryDirectory(prefix: "amqp")
-        let n = 20_000
+        let n = 100_000
         let lines = (0..<n).map { "<13>Nov 29 10:00:00 host app: L\(String(format: "%07d", $0))" }.joined(separator: "\n") + "\n"
         let input = try dir.write("big.log", Array(lines.utf8))
         let p = Process()
@@ -119,6 +119,28 @@ import TestSupport
         let duplicates = summaries.count - distinct.count
         #expect(duplicates <= 1000, "\(duplicates) duplicates: more than one confirm window")
         #expect(stderr.contains("connected again") || stderr.contains("\(n) confirmed"))
+
+        // 3. With --spool-dir and the broker down for a whole run: the events wait on disk
+        //    (exit 0, and it says so); the next run, with the broker back, sends them first.
+        let m = 30_000
+        let spoolInput = try dir.write("spool.log", Array(((0..<m).map { "<13>Nov 29 10:00:00 host app: S\(String(format: "%07d", $0))" }
+            .joined(separator: "\n") + "\n").utf8))
+        let empty = try dir.write("empty.log", [])
+        let spool = dir.path("spool")
+        try broker.run("stop")
+        let down = try Binary.run(["convert", "--format", "syslog", "--now", Self.now, "--to", broker.url, "--spool-dir", spool, spoolInput])
+        #expect(down.status == 0, "\(down.stderr)")
+        #expect(down.stderr.contains("spooling them to") && down.stderr.contains("\(m) events wait in the spool"), "\(down.stderr)")
+        try broker.run("start")
+        let back = try Binary.run(["convert", "--format", "syslog", "--to", broker.url, "--spool-dir", spool, empty])
+        #expect(back.status == 0, "\(back.stderr)")
+        #expect(back.stderr.contains("\(m) sent (\(m) of them from the spool), 0 spooled, 0 waiting"), "\(back.stderr)")
+        let spooled = try broker.consume(expected: m).compactMap { msg in
+            (try? JSONSerialization.jsonObject(with: Data(msg.body.utf8)) as? [String: Any])?["summary"] as? String
+        }
+        // Nothing reached the broker before it went down, so nothing may come twice.
+        #expect(spooled == (0..<m).map { "S" + String(format: "%07d", $0) }, "\(spooled.count) events, \(Set(spooled).count) distinct")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: spool)) ?? []).filter { $0.hasPrefix("segment-") }.isEmpty)
     }
 
     @Test func tailCheckpointsOnlyWhatTheBrokerConfirmed() throws {
