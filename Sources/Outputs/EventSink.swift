@@ -17,6 +17,13 @@ public protocol EventSink: AnyObject {
     func reopen() throws(LineOutput.WriteError)
     /// Counts for the summary line, if the sink keeps any.
     var statsLine: String? { get }
+    /// Seconds the sink would like to keep collecting before `flush` (a young partial
+    /// batch, --batch-wait); nil: flush now.
+    var holdFor: Double? { get }
+}
+
+extension EventSink {
+    public var holdFor: Double? { nil }
 }
 
 extension LineOutput: EventSink {

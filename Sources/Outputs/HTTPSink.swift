@@ -21,6 +21,9 @@ public final class HTTPSink: EventSink {
         public var gzip = false
         /// Events per request for a `/_bulk` URL.
         public var batch = 500
+        /// Seconds a partial batch may wait for more events (--batch-wait); nil: it goes at
+        /// the next flush.
+        public var batchWait: Double?
         public init() {}
     }
 
@@ -102,6 +105,7 @@ public final class HTTPSink: EventSink {
     public func write(_ bytes: UnsafeRawBufferPointer) throws(LineOutput.WriteError) {
         try forEachLine(bytes) { line throws(LineOutput.WriteError) in
             if bulk {
+                if batchCount == 0 { batchStarted = Self.monotonic() }
                 batchBody.append(contentsOf: line)
                 batchBody.append(0x0A)
                 batchCount += 1
@@ -110,6 +114,22 @@ public final class HTTPSink: EventSink {
                 try send(line, events: 1)
             }
         }
+        // A partial batch that has waited long enough goes now, even between flushes.
+        if batchCount > 0, let wait = options.batchWait, Self.monotonic() - batchStarted >= wait { try sendBatch() }
+    }
+
+    public var holdFor: Double? {
+        guard bulk, batchCount > 0, let wait = options.batchWait else { return nil }
+        let left = batchStarted + wait - Self.monotonic()
+        return left > 0 ? left : nil
+    }
+
+    private var batchStarted = 0.0
+
+    private static func monotonic() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 
     public func flush() throws(LineOutput.WriteError) {

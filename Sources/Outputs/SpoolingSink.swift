@@ -148,6 +148,8 @@ public final class SpoolingSink: EventSink {
     }
 
     public func sync() throws(LineOutput.WriteError) { try syncSpool() }
+
+    public var holdFor: Double? { spooling ? nil : inner?.holdFor }
     public func reopen() throws(LineOutput.WriteError) {}
 
     public var statsLine: String? {

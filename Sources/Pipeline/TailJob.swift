@@ -121,6 +121,7 @@ public final class TailJob {
         var unsaved = false
         var rescan = true
         var stopping = false
+        var hold: Double?
         while !stopping {
             if mds_signal_take(SIGTERM) != 0 || mds_signal_take(SIGINT) != 0 || until?() == true { stopping = true }
             if mds_signal_take(SIGHUP) != 0 {
@@ -156,8 +157,13 @@ public final class TailJob {
                     if translate.buffered >= 256 * 1024 { try translate.drain(to: output) }
                 }
                 try translate.drain(to: output)
-                try output.flush()
-                try rejects?.flush()
+                // A young partial batch (--batch-wait) may wait for more lines; its lines are
+                // committed only once it is sent.
+                hold = stopping ? nil : output.holdFor
+                if hold == nil {
+                    try output.flush()
+                    try rejects?.flush()
+                }
             } catch {
                 // The output failed: nothing after the last commit is checkpointed, so on restart
                 // those lines are read again.
@@ -165,7 +171,7 @@ public final class TailJob {
                 break
             }
             for n in tailer.takeNotes() { report(n) }
-            if tailer.commit() { unsaved = true }
+            if hold == nil, tailer.commit() { unsaved = true }
             let t = Clock.monotonicSeconds()
             if unsaved && (t - lastSave >= options.saveInterval || read == 0 || stopping) {
                 do {
@@ -187,6 +193,7 @@ public final class TailJob {
                 if tailer.pendingPartialLines { timeout = min(timeout, max(0.05, tailOptions.flushAfter / 4)) }
                 if tailer.waitingForRotated { timeout = min(timeout, max(0.05, tailOptions.rotateWait / 4)) }
                 if until != nil { timeout = min(timeout, 0.05) }
+                if let hold { timeout = min(timeout, max(0.005, hold)) }
                 let wake = watcher.wait(timeout: timeout)
                 if wake.structural { rescan = true }
             }

@@ -82,6 +82,9 @@ struct DeliveryFlags: ParsableArguments {
     @Option(help: ArgumentHelp("Events per request for a /_bulk URL.", valueName: "n"))
     var batch = 500
 
+    @Option(name: .customLong("batch-wait"), help: ArgumentHelp("Milliseconds a partial /_bulk batch may wait for more events (default: it goes at once).", valueName: "ms"))
+    var batchWait: Int?
+
     @Option(name: .customLong("spool-dir"), help: ArgumentHelp("Keep events on disk here while an http(s):// or amqp:// destination is down, and send them when it is back (also after a restart).", valueName: "dir"))
     var spoolDir: String?
 
@@ -106,6 +109,7 @@ struct DeliveryFlags: ParsableArguments {
         if Self.byteSize(spoolMax) == nil { throw ValidationError("--spool-max '\(spoolMax)': expected a size such as 500M or 2G") }
         if !(timeout > 0) { throw ValidationError("--timeout must be > 0") }
         if batch < 1 { throw ValidationError("--batch must be >= 1") }
+        if let w = batchWait, w < 0 { throw ValidationError("--batch-wait must be >= 0") }
         for h in headers where !h.contains(":") { throw ValidationError("--header '\(h)': expected 'Name: value'") }
     }
 
@@ -121,6 +125,7 @@ struct DeliveryFlags: ParsableArguments {
         d.http.timeoutSeconds = timeout
         d.http.gzip = gzip
         d.http.batch = batch
+        d.http.batchWait = batchWait.map { Double($0) / 1000 }
         if let spoolDir {
             var o = SpoolingSink.Options(directory: spoolDir)
             o.maxBytes = Self.byteSize(spoolMax) ?? o.maxBytes

@@ -271,4 +271,38 @@ import TestSupport
         #expect(got == (0..<400).map { "T" + String(format: "%06d", $0) }, "\(got.count) events, \(got.count - Set(got).count) duplicates")
         #expect(Self.spooledLines(spool) == 0)
     }
+
+    /// `--batch-wait`: `tail` lets a partial /_bulk batch wait for more lines (the lines of two
+    /// writes 0.1 s apart go in one request), and sends it once the time is up.
+    @Test func batchWaitCollectsLinesForAPartialBatch() throws {
+        let dir = try TemporaryDirectory(prefix: "http")
+        let server = try Server(dir)
+        let log = dir.path("app.log")
+        FileManager.default.createFile(atPath: log, contents: nil)
+        func appendLines(_ r: Range<Int>) throws {
+            let h = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            h.seekToEndOfFile()
+            h.write(Data(r.map { "<13>Nov 29 10:00:00 host app: W\(String(format: "%06d", $0))\n" }.joined().utf8))
+            try h.close()
+        }
+        let p = Process()
+        p.executableURL = Binary.url
+        p.arguments = ["tail", "--format", "syslog", "--state-dir", dir.path("state"), "--to", "http://127.0.0.1:\(server.port)/_bulk",
+                       "--batch", "1000", "--batch-wait", "1500", "--poll-interval", "0.2", log]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        usleep(500_000)
+        try appendLines(0..<3)
+        usleep(100_000)
+        try appendLines(3..<5)
+        var waited = 0
+        while Self.summaries(server.requests).count < 5 && waited < 600 { usleep(50_000); waited += 1 }
+        p.terminate()
+        p.waitUntilExit()
+        server.stop()
+        let sizes = server.requests.filter { $0.status == 200 }.map { $0.body.split(separator: "\n").count }
+        #expect(sizes == [5], "requests of \(sizes) events")
+        #expect(p.terminationStatus == 0)
+    }
 }
