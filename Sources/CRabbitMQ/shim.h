@@ -5,10 +5,30 @@
 #if __has_include(<rabbitmq-c/amqp.h>)
 #include <rabbitmq-c/amqp.h>
 #include <rabbitmq-c/tcp_socket.h>
+#include <rabbitmq-c/ssl_socket.h>
 #else
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
+#include <amqp_ssl_socket.h>
 #endif
+#include <openssl/ssl.h>
+
+// A TLS socket for amqps://. With verification on, the peer is checked against `cacert`, or
+// else the system's CA store (librabbitmq loads none by itself), and its name against the host.
+// *err: 0, or a librabbitmq status.
+static inline amqp_socket_t *mds_amqp_tls_socket(amqp_connection_state_t s, const char *cacert, int verify,
+                                                 const char *cert, const char *key, int *err) {
+    amqp_socket_t *sock = amqp_ssl_socket_new(s);
+    if (!sock) { *err = AMQP_STATUS_SSL_ERROR; return NULL; }
+    amqp_ssl_socket_set_verify_peer(sock, verify ? 1 : 0);
+    amqp_ssl_socket_set_verify_hostname(sock, verify ? 1 : 0);
+    int rc = 0;
+    if (cacert) rc = amqp_ssl_socket_set_cacert(sock, cacert);
+    else SSL_CTX_set_default_verify_paths((SSL_CTX *)amqp_ssl_socket_get_context(sock));
+    if (rc == 0 && cert && key) rc = amqp_ssl_socket_set_key(sock, cert, key);
+    *err = rc;
+    return rc == 0 ? sock : NULL;
+}
 
 // amqp_login is variadic: a typed wrapper for PLAIN user/password login.
 static inline amqp_rpc_reply_t mds_amqp_login_plain(amqp_connection_state_t state,

@@ -21,15 +21,29 @@ public final class AMQPPublisher: EventSink {
         public var routingKey = "eventtask"
         /// Declared durable and bound, as MozDef's loginput and workers do; empty: none.
         public var queue = "eventtask"
+        /// amqps://: TLS, verified against `caCert` (else the system's CA store) unless `insecure`.
+        public var tls = false
+        public var caCert: String?
+        public var insecure = false
+        public var clientCert: String?
+        public var clientKey: String?
 
         public init() {}
 
-        /// `amqp://user:pass@host:port/vhost` (RabbitMQ's URI spec: the vhost is the
-        /// %-decoded path; none means "/").
+        /// `amqp://user:pass@host:port/vhost` or `amqps://...` (RabbitMQ's URI spec: the vhost
+        /// is the %-decoded path, none means "/"; the port defaults to 5672, 5671 with TLS).
         public static func parse(_ url: String) -> Target? {
-            guard url.hasPrefix("amqp://") else { return nil }
             var t = Target()
-            var rest = Substring(url.dropFirst(7))
+            var rest: Substring
+            if url.hasPrefix("amqp://") {
+                rest = Substring(url.dropFirst(7))
+            } else if url.hasPrefix("amqps://") {
+                rest = Substring(url.dropFirst(8))
+                t.tls = true
+                t.port = 5671
+            } else {
+                return nil
+            }
             if let slash = rest.firstIndex(of: "/") {
                 let path = rest[rest.index(after: slash)...]
                 if !path.isEmpty { guard let v = percentDecode(path) else { return nil }; t.vhost = v }
@@ -71,7 +85,7 @@ public final class AMQPPublisher: EventSink {
             return String(decoding: out, as: UTF8.self)
         }
 
-        public var display: String { "amqp://\(user)@\(host):\(port)/\(vhost == "/" ? "" : vhost)" }
+        public var display: String { "\(tls ? "amqps" : "amqp")://\(user)@\(host):\(port)/\(vhost == "/" ? "" : vhost)" }
     }
 
     public let target: Target
@@ -267,7 +281,18 @@ public final class AMQPPublisher: EventSink {
     /// nil when connected, else why not.
     private func connect() -> String? {
         guard let s = amqp_new_connection() else { return "cannot allocate a connection" }
-        guard let socket = amqp_tcp_socket_new(s) else { amqp_destroy_connection(s); return "cannot create a TCP socket" }
+        let socket: OpaquePointer?
+        if target.tls {
+            var err: Int32 = 0
+            socket = mds_amqp_tls_socket(s, target.caCert, target.insecure ? 0 : 1, target.clientCert, target.clientKey, &err)
+            if socket == nil {
+                amqp_destroy_connection(s)
+                return "cannot set up TLS: " + String(cString: amqp_error_string2(err))
+            }
+        } else {
+            socket = amqp_tcp_socket_new(s)
+            if socket == nil { amqp_destroy_connection(s); return "cannot create a TCP socket" }
+        }
         var tv = timeval(tv_sec: 5, tv_usec: 0)
         let rc = amqp_socket_open_noblock(socket, target.host, Int32(target.port), &tv)
         guard rc == AMQP_STATUS_OK.rawValue else {

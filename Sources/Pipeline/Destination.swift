@@ -16,14 +16,14 @@ public enum Destination: Sendable, Equatable {
             return p.isEmpty ? .failure(UsageError("--to file: needs a path")) : .success(.file(p))
         }
         if s.hasPrefix("http://") || s.hasPrefix("https://") { return .success(.http(s)) }
-        if s.hasPrefix("amqp://") {
+        if s.hasPrefix("amqp://") || s.hasPrefix("amqps://") {
             guard let t = AMQPPublisher.Target.parse(s) else { return .failure(UsageError("--to: cannot read the AMQP URL '\(s)'")) }
             return .success(.amqp(t))
         }
         if let colon = s.firstIndex(of: ":") {
-            return .failure(UsageError("--to: unsupported destination '\(s[..<colon])' (this version writes to stdout, file:PATH, http(s):// or amqp://)"))
+            return .failure(UsageError("--to: unsupported destination '\(s[..<colon])' (this version writes to stdout, file:PATH, http(s):// or amqp(s)://)"))
         }
-        return .failure(UsageError("--to: expected -, stdout, file:PATH, http(s)://... or amqp://..., got '\(s)'"))
+        return .failure(UsageError("--to: expected -, stdout, file:PATH, http(s)://... or amqp(s)://..., got '\(s)'"))
     }
 
     /// How the destination is named in messages (no password).
@@ -71,6 +71,10 @@ public enum Destination: Sendable, Equatable {
         case .amqp(var t):
             if let exchange { t.exchange = exchange }
             if let routingKey { t.routingKey = routingKey }
+            t.caCert = delivery.http.caCert
+            t.insecure = delivery.http.insecure
+            t.clientCert = delivery.http.clientCert
+            t.clientKey = delivery.http.clientKey
             // A queue is declared and bound only on MozDef's own exchange and key.
             if t.exchange != "eventtask" || t.routingKey != "eventtask" { t.queue = "" }
             let p = AMQPPublisher(target: t)

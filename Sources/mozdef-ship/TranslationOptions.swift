@@ -61,13 +61,13 @@ struct DeliveryFlags: ParsableArguments {
     @Option(name: .customLong("header"), help: ArgumentHelp("An extra HTTP request header, 'Name: value' (repeatable).", valueName: "header"))
     var headers: [String] = []
 
-    @Option(help: ArgumentHelp("CA certificates (PEM) to verify an https:// destination with.", valueName: "file"))
+    @Option(help: ArgumentHelp("CA certificates (PEM) to verify an https:// or amqps:// destination with.", valueName: "file"))
     var cacert: String?
 
-    @Flag(help: "Do not verify the https:// destination's certificate.")
+    @Flag(help: "Do not verify the https:// or amqps:// destination's certificate.")
     var insecure = false
 
-    @Option(help: ArgumentHelp("Client certificate (PEM) for https://.", valueName: "file"))
+    @Option(help: ArgumentHelp("Client certificate (PEM) for https:// or amqps://.", valueName: "file"))
     var cert: String?
 
     @Option(help: ArgumentHelp("Client certificate's private key (PEM).", valueName: "file"))

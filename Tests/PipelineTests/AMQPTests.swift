@@ -16,7 +16,34 @@ import TestSupport
             chmod(dir.url.path, 0o755)
             // AMQP port; the script derives the epmd (+10000) and distribution (+20000) ports.
             port = 21000 + Int(getpid() % 4000) + Int.random(in: 0..<500)
+            try makeCertificates()
             try run("start")
+        }
+
+        /// TLS on port + 1 (see scripts/rabbitmq-private), with a CA made here by openssl.
+        var tlsPort: Int { port + 1 }
+        var caFile: String { dir.path("node/tls/ca.pem") }
+
+        func makeCertificates() throws {
+            let tls = dir.path("node/tls")
+            try FileManager.default.createDirectory(atPath: tls, withIntermediateDirectories: true)
+            try Data("subjectAltName=DNS:localhost\n".utf8).write(to: URL(fileURLWithPath: tls + "/ext.cnf"))
+            for args in [
+                ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=mozdef-ship test CA"],
+                ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"],
+                ["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem",
+                 "-days", "2", "-extfile", "ext.cnf"],
+            ] {
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+                p.arguments = args
+                p.currentDirectoryURL = URL(fileURLWithPath: tls)
+                p.standardError = FileHandle.nullDevice
+                p.standardOutput = FileHandle.nullDevice
+                try p.run()
+                p.waitUntilExit()
+                #expect(p.terminationStatus == 0, "openssl \(args[0]) failed")
+            }
         }
 
         /// posix_spawn + waitpid: Foundation's Process never saw this script exit (the broker it
@@ -162,5 +189,34 @@ import TestSupport
         #expect(Set(got.map(\.body)).count == 500)
         let state = try String(contentsOfFile: dir.path("state/checkpoints"), encoding: .utf8)
         #expect(state.contains(" \(lines.utf8.count) "), "checkpoint at the end of the file: \(state)")
+    }
+
+    /// amqps://: the broker's certificate is verified against --cacert (and its name against
+    /// the host), or not at all with --insecure; an unknown CA is refused, and retried.
+    @Test func amqpsVerifiesTheBrokersCertificate() throws {
+        let broker = try Broker()
+        let sample = "samples/syslog/auth.log"
+        let local = try Binary.run(["convert", "--format", "syslog", "--now", Self.now, sample]).stdout.split(separator: "\n").map(String.init)
+        let tls = "amqps://guest:guest@localhost:\(broker.tlsPort)/"
+        let verified = try Binary.run(["convert", "--format", "syslog", "--now", Self.now, "--to", tls, "--cacert", broker.caFile, sample])
+        #expect(verified.status == 0, "\(verified.stderr)")
+        #expect(verified.stderr.contains("amqps://guest@localhost:\(broker.tlsPort)/: 61 confirmed"), "\(verified.stderr)")
+        let insecure = try Binary.run(["convert", "--format", "syslog", "--now", Self.now, "--to",
+                                       "amqps://guest:guest@127.0.0.1:\(broker.tlsPort)/", "--insecure", sample])
+        #expect(insecure.status == 0, "\(insecure.stderr)")
+        #expect(try broker.consume(expected: local.count).map(\.body) == local + local)
+
+        let p = Process()
+        p.executableURL = Binary.url
+        p.arguments = ["convert", "--format", "syslog", "--to", tls, sample]  // the system's CAs do not know this one
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        usleep(2_000_000)
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(stderr.contains("verification failed") && stderr.contains("retrying"), "\(stderr)")
     }
 }
