@@ -25,6 +25,9 @@ static inline CURLcode mds_curl_setopt_datacb(CURL *h, CURLoption o, mds_curl_da
 static inline CURLcode mds_curl_getinfo_long(CURL *h, CURLINFO i, long *out) {
     return curl_easy_getinfo(h, i, out);
 }
+static inline CURLcode mds_curl_getinfo_socket(CURL *h, curl_socket_t *out) {
+    return curl_easy_getinfo(h, CURLINFO_ACTIVESOCKET, out);
+}
 static inline CURLcode mds_curl_getinfo_double(CURL *h, CURLINFO i, double *out) {
     return curl_easy_getinfo(h, i, out);
 }

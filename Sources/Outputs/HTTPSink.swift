@@ -24,6 +24,9 @@ public final class HTTPSink: EventSink {
         /// Seconds a partial batch may wait for more events (--batch-wait); nil: it goes at
         /// the next flush.
         public var batchWait: Double?
+        /// One-event POSTs in flight on the connection (HTTP/1.1 pipelining); 1 waits for
+        /// each answer.
+        public var pipeline = 16
         public init() {}
     }
 
@@ -47,7 +50,11 @@ public final class HTTPSink: EventSink {
     public private(set) var delivered = 0
     public private(set) var rejected = 0
     public private(set) var retries = 0
-    public private(set) var requests = 0
+    private var bulkRequests = 0
+    public var requests: Int { bulkRequests + (pipeline?.requests ?? 0) }
+    /// One-event mode: the events not yet answered, oldest first, and the connection.
+    private var queue: [[UInt8]] = []
+    private let pipeline: HTTPPipeline?
 
     private final class Box { var bytes: [UInt8] = [] }
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
@@ -59,6 +66,7 @@ public final class HTTPSink: EventSink {
         var path = Substring(url)
         if let q = path.firstIndex(where: { $0 == "?" || $0 == "#" }) { path = path[..<q] }
         bulk = path.hasSuffix("/_bulk")
+        pipeline = bulk ? nil : HTTPPipeline(url: url, options: options, depth: options.pipeline)
         handle = curl_easy_init()!
         var h: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, bulk ? "Content-Type: application/x-ndjson" : "Content-Type: application/json")
         h = curl_slist_append(h, "Expect:")  // no 100-continue round trip
@@ -111,7 +119,8 @@ public final class HTTPSink: EventSink {
                 batchCount += 1
                 if batchCount >= max(1, options.batch) { try sendBatch() }
             } else {
-                try send(line, events: 1)
+                queue.append(Array(line))
+                if queue.count >= max(1, options.pipeline) { try pump() }
             }
         }
         // A partial batch that has waited long enough goes now, even between flushes.
@@ -134,6 +143,46 @@ public final class HTTPSink: EventSink {
 
     public func flush() throws(LineOutput.WriteError) {
         if batchCount > 0 { try sendBatch() }
+        if !queue.isEmpty { try pump() }
+    }
+
+    /// One-event mode: sends the queue, `pipeline` requests at a time, until every event is
+    /// delivered or rejected. Retryable answers and the events a failed connection left
+    /// unanswered go again (first, so order holds), after a backoff when nothing got through.
+    private func pump() throws(LineOutput.WriteError) {
+        guard let pipeline else { return }
+        var delay = 0.1
+        var reported = false
+        while !queue.isEmpty {
+            let n = min(max(1, options.pipeline), queue.count)
+            let (answers, failure) = pipeline.exchange(queue[0..<n])
+            var again: [[UInt8]] = []
+            var why = failure
+            var progress = false
+            for (i, a) in answers.enumerated() {
+                switch a.status {
+                case 200..<300:
+                    delivered += 1
+                    progress = true
+                case 408, 429, 500..<600:
+                    again.append(queue[i])
+                    why = "HTTP \(a.status)"
+                default:
+                    rejected += 1
+                    progress = true
+                    let text = String(decoding: a.body.prefix(4096), as: UTF8.self)
+                    try queue[i].withUnsafeBufferPointer { e throws(LineOutput.WriteError) in try onReject(e, a.status, text) }
+                }
+            }
+            queue = again + queue[answers.count..<n] + queue[n...]
+            if let why, !progress || !again.isEmpty {
+                try backoff(why, &delay, &reported)
+            } else if reported, why == nil {
+                report("\(url): delivering again")
+                reported = false
+                delay = 0.1
+            }
+        }
     }
 
     public func sync() throws(LineOutput.WriteError) {}
@@ -190,7 +239,7 @@ public final class HTTPSink: EventSink {
     /// One POST; the status, or why there is none.
     private func post(_ body: UnsafeBufferPointer<UInt8>) -> (Int, String?) {
         response.bytes.removeAll(keepingCapacity: true)
-        requests += 1
+        bulkRequests += 1
         let h = handle
         func perform(_ payload: UnsafeBufferPointer<UInt8>) -> CURLcode {
             mds_curl_setopt_offt(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(payload.count))
@@ -199,7 +248,7 @@ public final class HTTPSink: EventSink {
         }
         let rc: CURLcode
         if options.gzip {
-            gzipInto(&compressed, body)
+            Self.gzipInto(&compressed, body)
             rc = compressed.withUnsafeBufferPointer { perform($0) }
         } else {
             rc = perform(body)
@@ -212,7 +261,7 @@ public final class HTTPSink: EventSink {
     }
 
     /// gzip (RFC 1952) of `src` into `out`.
-    private func gzipInto(_ out: inout [UInt8], _ src: UnsafeBufferPointer<UInt8>) {
+    static func gzipInto(_ out: inout [UInt8], _ src: UnsafeBufferPointer<UInt8>) {
         var z = z_stream()
         _ = mds_deflateInit2(&z, 1, 15 + 16)  // level 1: cheap; +16 asks zlib for the gzip wrapper
         let bound = Int(deflateBound(&z, uLong(src.count)))

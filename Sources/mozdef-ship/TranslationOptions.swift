@@ -82,6 +82,9 @@ struct DeliveryFlags: ParsableArguments {
     @Option(help: ArgumentHelp("Events per request for a /_bulk URL.", valueName: "n"))
     var batch = 500
 
+    @Option(help: ArgumentHelp("One-event POSTs in flight on the connection (HTTP/1.1 pipelining); 1 waits for each answer.", valueName: "n"))
+    var pipeline = 16
+
     @Option(name: .customLong("batch-wait"), help: ArgumentHelp("Milliseconds a partial /_bulk batch may wait for more events (default: it goes at once).", valueName: "ms"))
     var batchWait: Int?
 
@@ -109,6 +112,7 @@ struct DeliveryFlags: ParsableArguments {
         if Self.byteSize(spoolMax) == nil { throw ValidationError("--spool-max '\(spoolMax)': expected a size such as 500M or 2G") }
         if !(timeout > 0) { throw ValidationError("--timeout must be > 0") }
         if batch < 1 { throw ValidationError("--batch must be >= 1") }
+        if pipeline < 1 || pipeline > 1024 { throw ValidationError("--pipeline must be 1 to 1024") }
         if let w = batchWait, w < 0 { throw ValidationError("--batch-wait must be >= 0") }
         for h in headers where !h.contains(":") { throw ValidationError("--header '\(h)': expected 'Name: value'") }
     }
@@ -125,6 +129,7 @@ struct DeliveryFlags: ParsableArguments {
         d.http.timeoutSeconds = timeout
         d.http.gzip = gzip
         d.http.batch = batch
+        d.http.pipeline = pipeline
         d.http.batchWait = batchWait.map { Double($0) / 1000 }
         if let spoolDir {
             var o = SpoolingSink.Options(directory: spoolDir)
