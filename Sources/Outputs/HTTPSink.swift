@@ -40,23 +40,18 @@ public final class HTTPSink: EventSink {
     /// Rejected events (one call per event): the event, the status and the response body.
     public var onReject: (UnsafeBufferPointer<UInt8>, Int, String) throws(LineOutput.WriteError) -> Void = { _, _, _ in }
 
-    private let handle: UnsafeMutableRawPointer
-    private var headerList: UnsafeMutablePointer<curl_slist>?
     private var batchBody: [UInt8] = []
     private var batchCount = 0
-    private var response = Box()
-    private var compressed: [UInt8] = []
 
     public private(set) var delivered = 0
     public private(set) var rejected = 0
     public private(set) var retries = 0
-    private var bulkRequests = 0
-    public var requests: Int { bulkRequests + (pipeline?.requests ?? 0) }
-    /// One-event mode: the events not yet answered, oldest first, and the connection.
+    public var requests: Int { pipeline.requests }
+    /// One-event mode: the events not yet answered, oldest first.
     private var queue: [[UInt8]] = []
-    private let pipeline: HTTPPipeline?
+    /// The connection: libcurl connects (TLS included), requests and answers are ours.
+    private let pipeline: HTTPPipeline
 
-    private final class Box { var bytes: [UInt8] = [] }
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
     public init(url: String, options: Options) {
@@ -66,40 +61,8 @@ public final class HTTPSink: EventSink {
         var path = Substring(url)
         if let q = path.firstIndex(where: { $0 == "?" || $0 == "#" }) { path = path[..<q] }
         bulk = path.hasSuffix("/_bulk")
-        pipeline = bulk ? nil : HTTPPipeline(url: url, options: options, depth: options.pipeline)
-        handle = curl_easy_init()!
-        var h: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, bulk ? "Content-Type: application/x-ndjson" : "Content-Type: application/json")
-        h = curl_slist_append(h, "Expect:")  // no 100-continue round trip
-        if options.gzip { h = curl_slist_append(h, "Content-Encoding: gzip") }
-        for extra in options.headers { h = curl_slist_append(h, extra) }
-        headerList = h
-        let c = handle
-        mds_curl_setopt_string(c, CURLOPT_URL, url)
-        mds_curl_setopt_long(c, CURLOPT_NOSIGNAL, 1)
-        mds_curl_setopt_long(c, CURLOPT_POST, 1)
-        mds_curl_setopt_long(c, CURLOPT_TIMEOUT_MS, Int(options.timeoutSeconds * 1000))
-        mds_curl_setopt_long(c, CURLOPT_CONNECTTIMEOUT_MS, Int(min(options.timeoutSeconds, 10) * 1000))
-        mds_curl_setopt_slist(c, CURLOPT_HTTPHEADER, h)
-        mds_curl_setopt_long(c, CURLOPT_TCP_KEEPALIVE, 1)
-        if let ca = options.caCert { mds_curl_setopt_string(c, CURLOPT_CAINFO, ca) }
-        if options.insecure {
-            mds_curl_setopt_long(c, CURLOPT_SSL_VERIFYPEER, 0)
-            mds_curl_setopt_long(c, CURLOPT_SSL_VERIFYHOST, 0)
-        }
-        if let cert = options.clientCert { mds_curl_setopt_string(c, CURLOPT_SSLCERT, cert) }
-        if let key = options.clientKey { mds_curl_setopt_string(c, CURLOPT_SSLKEY, key) }
-        mds_curl_setopt_datacb(c, CURLOPT_WRITEFUNCTION) { ptr, size, n, ud in
-            let box = Unmanaged<Box>.fromOpaque(ud!).takeUnretainedValue()
-            let count = size * n
-            if let ptr, box.bytes.count < 65536 { box.bytes.append(contentsOf: UnsafeRawBufferPointer(start: ptr, count: count)) }
-            return count
-        }
-        mds_curl_setopt_pointer(c, CURLOPT_WRITEDATA, Unmanaged.passUnretained(response).toOpaque())
-    }
-
-    deinit {
-        curl_easy_cleanup(handle)
-        curl_slist_free_all(headerList)
+        pipeline = bulk ? HTTPPipeline(url: url, options: options, depth: 1, contentType: "application/x-ndjson")
+            : HTTPPipeline(url: url, options: options, depth: options.pipeline, contentType: "application/json")
     }
 
     public static var libcurlVersion: String { String(cString: curl_version()) }
@@ -150,7 +113,6 @@ public final class HTTPSink: EventSink {
     /// delivered or rejected. Retryable answers and the events a failed connection left
     /// unanswered go again (first, so order holds), after a backoff when nothing got through.
     private func pump() throws(LineOutput.WriteError) {
-        guard let pipeline else { return }
         var delay = 0.1
         var reported = false
         while !queue.isEmpty {
@@ -193,33 +155,38 @@ public final class HTTPSink: EventSink {
         let n = batchCount
         batchBody.removeAll(keepingCapacity: true)
         batchCount = 0
-        try body.withUnsafeBufferPointer { b throws(LineOutput.WriteError) in try send(b, events: n) }
+        try send(body, events: n)
     }
 
     // MARK: requests
 
-    /// POSTs `body` until it is delivered or rejected.
-    private func send(_ body: UnsafeBufferPointer<UInt8>, events: Int) throws(LineOutput.WriteError) {
+    /// POSTs a /_bulk batch until it is delivered or rejected.
+    private func send(_ body: [UInt8], events: Int) throws(LineOutput.WriteError) {
         var delay = 0.1
         var reported = false
+        let one = [body]
         while true {
-            let (status, failure) = post(body)
-            if let failure {
-                try backoff("\(failure)", &delay, &reported)
+            let (answers, failure) = pipeline.exchange(one[...])
+            guard let a = answers.first else {
+                try backoff(failure ?? "no answer", &delay, &reported)
                 continue
             }
-            switch status {
+            switch a.status {
             case 200..<300:
                 if reported { report("\(url): delivering again") }
                 delivered += events
                 return
             case 408, 429, 500..<600:
-                try backoff("HTTP \(status)", &delay, &reported)
+                try backoff("HTTP \(a.status)", &delay, &reported)
             default:
-                let text = String(decoding: response.bytes.prefix(4096), as: UTF8.self)
+                let text = String(decoding: a.body.prefix(4096), as: UTF8.self)
                 rejected += events
                 // Each event of the request is rejected on its own line.
-                try forEachLine(UnsafeRawBufferPointer(body)) { event throws(LineOutput.WriteError) in try onReject(event, status, text) }
+                let failed = body.withUnsafeBytes { b -> LineOutput.WriteError? in
+                    do { try forEachLine(b) { event throws(LineOutput.WriteError) in try onReject(event, a.status, text) } } catch let e as LineOutput.WriteError { return e } catch { return nil }
+                    return nil
+                }
+                if let failed { throw failed }
                 return
             }
         }
@@ -234,30 +201,6 @@ public final class HTTPSink: EventSink {
         }
         usleep(useconds_t(delay * Double.random(in: 0.8...1.2) * 1_000_000))
         delay = min(delay * 2, 30)
-    }
-
-    /// One POST; the status, or why there is none.
-    private func post(_ body: UnsafeBufferPointer<UInt8>) -> (Int, String?) {
-        response.bytes.removeAll(keepingCapacity: true)
-        bulkRequests += 1
-        let h = handle
-        func perform(_ payload: UnsafeBufferPointer<UInt8>) -> CURLcode {
-            mds_curl_setopt_offt(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(payload.count))
-            mds_curl_setopt_pointer(h, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: payload.baseAddress))
-            return curl_easy_perform(h)
-        }
-        let rc: CURLcode
-        if options.gzip {
-            Self.gzipInto(&compressed, body)
-            rc = compressed.withUnsafeBufferPointer { perform($0) }
-        } else {
-            rc = perform(body)
-        }
-        mds_curl_setopt_pointer(h, CURLOPT_POSTFIELDS, nil)
-        guard rc == CURLE_OK else { return (0, String(cString: curl_easy_strerror(rc))) }
-        var status = 0
-        mds_curl_getinfo_long(h, CURLINFO_RESPONSE_CODE, &status)
-        return (status, nil)
     }
 
     /// gzip (RFC 1952) of `src` into `out`.
