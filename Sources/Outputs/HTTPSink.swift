@@ -151,12 +151,15 @@ public final class HTTPSink: EventSink {
     public func reopen() throws(LineOutput.WriteError) {}
 
     private func sendBatch() throws(LineOutput.WriteError) {
-        let body = batchBody
+        // Two buffers take turns, so a batch's memory is reused, not mapped afresh each time.
+        swap(&batchBody, &sending)
         let n = batchCount
-        batchBody.removeAll(keepingCapacity: true)
         batchCount = 0
-        try send(body, events: n)
+        defer { sending.removeAll(keepingCapacity: true) }
+        try send(sending, events: n)
     }
+
+    private var sending: [UInt8] = []
 
     // MARK: requests
 
