@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "TranslatorsTests", dependencies: ["Translators", "MozDefEvent", "Inputs", "TestSupport"]),
         .testTarget(name: "InputsTests", dependencies: ["Inputs", "CZlib", "TestSupport"]),
         .testTarget(name: "OutputsTests", dependencies: ["Outputs", "MozDefEvent", "CCurl", "CRabbitMQ"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "MozDefEvent", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "MozDefEvent", "TestSupport", "CRabbitMQ"]),
     ],
     swiftLanguageModes: [.v6]
 )

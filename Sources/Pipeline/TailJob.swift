@@ -130,7 +130,10 @@ public final class TailJob {
                 watcher.forgetAll()
                 do { try output.reopen() } catch { report(error.description) }
             }
-            if mds_signal_take(SIGUSR1) != 0 { report(stats.line) }
+            if mds_signal_take(SIGUSR1) != 0 {
+                report(stats.line)
+                if let l = output.statsLine { report(l) }
+            }
             let now = Clock.monotonicSeconds()
             let wall = Double(Clock.now().epochSeconds)
             if rescan || now - lastScan >= options.pollInterval {

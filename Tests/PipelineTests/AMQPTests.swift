@@ -1,3 +1,4 @@
+import CRabbitMQ
 import Foundation
 import Testing
 import TestSupport
@@ -81,6 +82,51 @@ import TestSupport
             var body: String
         }
 
+        struct Got {
+            var exchange: String
+            var routingKey: String
+            var contentType: String?
+            var contentEncoding: String?
+            var deliveryMode: Int?
+            var body: String
+        }
+
+        /// `count` messages taken from `queue` with librabbitmq's basic.get (no_ack), read
+        /// with its own frame decoder: a second consumer besides pika.
+        func getWithLibrabbitmq(queue: String = "eventtask", count: Int) -> [Got] {
+            guard let s = amqp_new_connection() else { return [] }
+            defer { amqp_destroy_connection(s) }
+            let sock = amqp_tcp_socket_new(s)
+            guard amqp_socket_open(sock, "127.0.0.1", Int32(port)) == AMQP_STATUS_OK.rawValue,
+                  mds_amqp_login_plain(s, "/", 0, 131_072, 0, "guest", "guest").reply_type == AMQP_RESPONSE_NORMAL else { return [] }
+            amqp_channel_open(s, 1)
+            func text(_ b: amqp_bytes_t) -> String {
+                String(decoding: UnsafeRawBufferPointer(start: b.bytes, count: b.len), as: UTF8.self)
+            }
+            var out: [Got] = []
+            var empty = 0
+            while out.count < count && empty < 100 {
+                let r = amqp_basic_get(s, 1, amqp_cstring_bytes(queue), 1)
+                guard r.reply_type == AMQP_RESPONSE_NORMAL else { break }
+                guard r.reply.id == AMQP_BASIC_GET_OK_METHOD else { empty += 1; usleep(50_000); continue }
+                let ok = r.reply.decoded.assumingMemoryBound(to: amqp_basic_get_ok_t.self).pointee
+                let exchange = text(ok.exchange), routingKey = text(ok.routing_key)
+                var m = amqp_message_t()
+                guard amqp_read_message(s, 1, &m, 0).reply_type == AMQP_RESPONSE_NORMAL else { break }
+                let p = m.properties
+                let flags = p._flags
+                out.append(Got(exchange: exchange, routingKey: routingKey,
+                               contentType: flags & amqp_flags_t(AMQP_BASIC_CONTENT_TYPE_FLAG) != 0 ? text(p.content_type) : nil,
+                               contentEncoding: flags & amqp_flags_t(AMQP_BASIC_CONTENT_ENCODING_FLAG) != 0 ? text(p.content_encoding) : nil,
+                               deliveryMode: flags & amqp_flags_t(AMQP_BASIC_DELIVERY_MODE_FLAG) != 0 ? Int(p.delivery_mode) : nil,
+                               body: text(m.body)))
+                amqp_destroy_message(&m)
+            }
+            amqp_channel_close(s, 1, Int32(AMQP_REPLY_SUCCESS))
+            amqp_connection_close(s, Int32(AMQP_REPLY_SUCCESS))
+            return out
+        }
+
         /// Everything in `queue`, consumed by pika until `expected` distinct bodies arrived.
         func consume(queue: String = "eventtask", expected: Int) throws -> [Message] {
             let p = Process()
@@ -116,6 +162,13 @@ import TestSupport
             #expect(m.exchange == "eventtask" && m.routing_key == "eventtask")
             #expect(m.content_type == "application/json" && m.content_encoding == "utf-8" && m.delivery_mode == 2)
         }
+        // The same, read with librabbitmq: every message's exchange, key, properties and body.
+        let again = try Binary.run(["convert", "--format", "syslog", "--now", Self.now, "--to", broker.url, sample])
+        #expect(again.status == 0, "\(again.stderr)")
+        let viaC = broker.getWithLibrabbitmq(count: expected.count)
+        #expect(viaC.map(\.body) == expected)
+        #expect(viaC.allSatisfy { $0.exchange == "eventtask" && $0.routingKey == "eventtask" && $0.contentType == "application/json"
+            && $0.contentEncoding == "utf-8" && $0.deliveryMode == 2 })
 
         // 2. The broker stops in the middle of 100,000 events and comes back: every event arrives;
         //    duplicates (events the broker took but had not confirmed) are counted, at most one window.
