@@ -82,18 +82,9 @@ import TestSupport
             var body: String
         }
 
-        struct Got {
-            var exchange: String
-            var routingKey: String
-            var contentType: String?
-            var contentEncoding: String?
-            var deliveryMode: Int?
-            var body: String
-        }
-
         /// `count` messages taken from `queue` with librabbitmq's basic.get (no_ack), read
         /// with its own frame decoder: a second consumer besides pika.
-        func getWithLibrabbitmq(queue: String = "eventtask", count: Int) -> [Got] {
+        func getWithLibrabbitmq(queue: String = "eventtask", count: Int) -> [Message] {
             guard let s = amqp_new_connection() else { return [] }
             defer { amqp_destroy_connection(s) }
             let sock = amqp_tcp_socket_new(s)
@@ -103,7 +94,7 @@ import TestSupport
             func text(_ b: amqp_bytes_t) -> String {
                 String(decoding: UnsafeRawBufferPointer(start: b.bytes, count: b.len), as: UTF8.self)
             }
-            var out: [Got] = []
+            var out: [Message] = []
             var empty = 0
             while out.count < count && empty < 100 {
                 let r = amqp_basic_get(s, 1, amqp_cstring_bytes(queue), 1)
@@ -115,11 +106,11 @@ import TestSupport
                 guard amqp_read_message(s, 1, &m, 0).reply_type == AMQP_RESPONSE_NORMAL else { break }
                 let p = m.properties
                 let flags = p._flags
-                out.append(Got(exchange: exchange, routingKey: routingKey,
-                               contentType: flags & amqp_flags_t(AMQP_BASIC_CONTENT_TYPE_FLAG) != 0 ? text(p.content_type) : nil,
-                               contentEncoding: flags & amqp_flags_t(AMQP_BASIC_CONTENT_ENCODING_FLAG) != 0 ? text(p.content_encoding) : nil,
-                               deliveryMode: flags & amqp_flags_t(AMQP_BASIC_DELIVERY_MODE_FLAG) != 0 ? Int(p.delivery_mode) : nil,
-                               body: text(m.body)))
+                out.append(Message(exchange: exchange, routing_key: routingKey,
+                                   content_type: flags & amqp_flags_t(AMQP_BASIC_CONTENT_TYPE_FLAG) != 0 ? text(p.content_type) : nil,
+                                   content_encoding: flags & amqp_flags_t(AMQP_BASIC_CONTENT_ENCODING_FLAG) != 0 ? text(p.content_encoding) : nil,
+                                   delivery_mode: flags & amqp_flags_t(AMQP_BASIC_DELIVERY_MODE_FLAG) != 0 ? Int(p.delivery_mode) : nil,
+                                   body: text(m.body)))
                 amqp_destroy_message(&m)
             }
             amqp_channel_close(s, 1, Int32(AMQP_REPLY_SUCCESS))
@@ -167,8 +158,8 @@ import TestSupport
         #expect(again.status == 0, "\(again.stderr)")
         let viaC = broker.getWithLibrabbitmq(count: expected.count)
         #expect(viaC.map(\.body) == expected)
-        #expect(viaC.allSatisfy { $0.exchange == "eventtask" && $0.routingKey == "eventtask" && $0.contentType == "application/json"
-            && $0.contentEncoding == "utf-8" && $0.deliveryMode == 2 })
+        #expect(viaC.allSatisfy { $0.exchange == "eventtask" && $0.routing_key == "eventtask" && $0.content_type == "application/json"
+            && $0.content_encoding == "utf-8" && $0.delivery_mode == 2 })
 
         // 2. The broker stops in the middle of 100,000 events and comes back: every event arrives;
         //    duplicates (events the broker took but had not confirmed) are counted, at most one window.

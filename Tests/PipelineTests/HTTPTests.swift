@@ -102,34 +102,39 @@ import TestSupport
         #expect(rejected.contains("HTTP 400") && rejected.contains("bad event") && rejected.contains("REJECTME please"))
     }
 
-    @Test func theServerGoesAwayMidStreamAndComesBack() throws {
+    /// `convert` of `n` lines to `path` on a server killed (SIGKILL) after `killAfter` requests
+    /// and started again on the same port 0.5 s later: the exit status, what it said, and the
+    /// summaries of the events the server took, in order.
+    static func throughAKilledServer(_ prefix: String, n: Int, path: String, _ extra: [String], killAfter: Int) throws
+        -> (status: Int32, stderr: String, got: [String]) {
         let dir = try TemporaryDirectory(prefix: "http")
         var server = try Server(dir)
         let port = server.port
-        let n = 100_000
-        let lines = (0..<n).map { "<13>Nov 29 10:00:00 host app: H\(String(format: "%07d", $0))" }.joined(separator: "\n") + "\n"
-        let input = try dir.write("big.log", Array(lines.utf8))
+        let input = try dir.write("in.log", Array(Self.lines(prefix, n).utf8))
         let p = Process()
         p.executableURL = Binary.url
-        p.arguments = ["convert", "--format", "syslog", "--now", Self.now, "--to", "http://127.0.0.1:\(port)/_bulk", "--batch", "500", input]
+        p.arguments = ["convert", "--format", "syslog", "--now", Self.now, "--to", "http://127.0.0.1:\(port)\(path)"] + extra + [input]
         let err = Pipe()
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice
         try p.run()
-        while server.requests.count < 40 { usleep(20_000) }
+        while server.requests.count < killAfter { usleep(20_000) }
         server.stop()
-        usleep(700_000)
+        usleep(500_000)
         server = try Server(dir, port: port)
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
         server.stop()
-        #expect(p.terminationStatus == 0, "\(stderr)")
-        let summaries = server.requests.filter { $0.status == 200 }.flatMap { $0.body.split(separator: "\n") }.compactMap {
-            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["summary"] as? String
-        }
-        #expect(Set(summaries).count == n, "missing \(n - Set(summaries).count)")
+        return (p.terminationStatus, stderr, Self.summaries(server.requests))
+    }
+
+    @Test func theServerGoesAwayMidStreamAndComesBack() throws {
+        let n = 100_000
+        let (status, stderr, got) = try Self.throughAKilledServer("H", n: n, path: "/_bulk", ["--batch", "500"], killAfter: 40)
+        #expect(status == 0, "\(stderr)")
+        #expect(Set(got).count == n, "missing \(n - Set(got).count)")
         // A batch the server took just as it stopped may come twice; never more than one.
-        #expect(summaries.count - Set(summaries).count <= 500)
+        #expect(got.count - Set(got).count <= 500, "\(got.count - Set(got).count) duplicates")
         #expect(stderr.contains("retrying"))
     }
 
@@ -335,27 +340,9 @@ import TestSupport
     }
 
     @Test func pipelinedPostsSurviveTheServerBeingKilled() throws {
-        let dir = try TemporaryDirectory(prefix: "http")
-        var server = try Server(dir)
-        let port = server.port
         let n = 5_000
-        let input = try dir.write("in.log", Array(Self.lines("K", n).utf8))
-        let p = Process()
-        p.executableURL = Binary.url
-        p.arguments = ["convert", "--format", "syslog", "--now", Self.now, "--to", "http://127.0.0.1:\(port)/events", "--pipeline", "16", input]
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        while server.requests.count < 500 { usleep(20_000) }
-        server.stop()
-        usleep(500_000)
-        server = try Server(dir, port: port)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        server.stop()
-        #expect(p.terminationStatus == 0, "\(stderr)")
-        let got = Self.summaries(server.requests)
+        let (status, stderr, got) = try Self.throughAKilledServer("K", n: n, path: "/events", ["--pipeline", "16"], killAfter: 500)
+        #expect(status == 0, "\(stderr)")
         #expect(Set(got).count == n, "missing \(n - Set(got).count)")
         #expect(got.count - Set(got).count <= 16, "\(got.count - Set(got).count) duplicates")
         #expect(stderr.contains("retrying") && stderr.contains("delivering again"), "\(stderr)")
