@@ -1,4 +1,4 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 import PackageDescription
 
 // Modules follow the pipeline: input -> framing -> translator -> output.
@@ -16,9 +16,12 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "mozdef-ship", targets: ["mozdef-ship"]),
+        .executable(name: "mozdef-receiver", targets: ["mozdef-receiver"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The receiver's HTTP server; mozdef-ship does not link it.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // C libraries from Debian's -dev packages, with typed shims for variadics and macros.
@@ -28,21 +31,31 @@ let package = Package(
                        providers: [.apt(["librabbitmq-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
 
         // Byte-scanning kernels (SSE2) for the hot path, where Swift SIMD codegen is poor.
         // DWARF 4 so the valgrind on Debian 12 (3.19) can profile the binary.
         .target(name: "CFastPath", cSettings: [.unsafeFlags(["-gdwarf-4"])]),
         // Signal flags and inotify for the tailer (what Swift cannot express safely).
-        .target(name: "CSystem", cSettings: [.unsafeFlags(["-gdwarf-4"])]),
+        .target(name: "CMdsSystem", cSettings: [.unsafeFlags(["-gdwarf-4"])]),
         .target(name: "MozDefEvent", dependencies: ["CFastPath"], swiftSettings: hotPath),
         .target(name: "Translators", dependencies: ["MozDefEvent", "CFastPath"], swiftSettings: hotPath),
-        .target(name: "Inputs", dependencies: ["CZlib", "CFastPath", "CSystem"], swiftSettings: hotPath),
+        .target(name: "Inputs", dependencies: ["CZlib", "CFastPath", "CMdsSystem"], swiftSettings: hotPath),
         .target(name: "Outputs", dependencies: ["MozDefEvent", "CCurl", "CRabbitMQ", "CZlib"], swiftSettings: hotPath),
-        .target(name: "Pipeline", dependencies: ["MozDefEvent", "Translators", "Inputs", "Outputs", "CSystem"], swiftSettings: hotPath),
+        .target(name: "Pipeline", dependencies: ["MozDefEvent", "Translators", "Inputs", "Outputs", "CMdsSystem"], swiftSettings: hotPath),
         .executableTarget(name: "mozdef-ship", dependencies: [
             "Pipeline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: hotPath),
+
+        // The bundled server: normalization, store and routes in Receiver, HTTP in the executable.
+        .target(name: "Receiver", dependencies: ["MozDefEvent", "CSQLite"]),
+        .executableTarget(name: "mozdef-receiver", dependencies: [
+            "Receiver", "MozDefEvent",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
 
         // Shared by the test targets: the conformance corpus and temporary directories.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
@@ -51,6 +64,7 @@ let package = Package(
         .testTarget(name: "InputsTests", dependencies: ["Inputs", "CZlib", "TestSupport"]),
         .testTarget(name: "OutputsTests", dependencies: ["Outputs", "MozDefEvent", "CCurl", "CRabbitMQ"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "MozDefEvent", "TestSupport", "CRabbitMQ"]),
+        .testTarget(name: "ReceiverTests", dependencies: ["Receiver", "MozDefEvent", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

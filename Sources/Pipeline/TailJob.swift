@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CSystem
+import CMdsSystem
 import Inputs
 import MozDefEvent
 import Outputs

@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CSystem
+import CMdsSystem
 
 /// Wakes the tailer when a watched directory changes (inotify), or after a timeout
 /// (stat polling). Polling always runs: inotify only makes changes arrive sooner, so a

@@ -1,0 +1,193 @@
+import Foundation
+import MozDefEvent
+
+/// loginput's routes (mozilla/MozDef loginput/index.py), independent of the HTTP server:
+/// a body in, a reply out, events stored before a 200 is given.
+///
+/// Same as loginput: `/events` and `/nxlog` add `"endpoint": "events"`, `/cef` adds
+/// `"endpoint": "cef"`, `/custom/<app>` adds `"endpoint": "<app>"` and `"customendpoint": true`;
+/// success is 200 with an empty body. Where loginput answers 500 or drops events later,
+/// this answers 400 with `{"error": ...}` and stores nothing from that request.
+public final class Ingest: Sendable {
+    public enum Route: Sendable, Equatable {
+        case events, nxlog, cef, custom(String), bulk
+
+        public var name: String {
+            switch self {
+            case .events: "events"
+            case .nxlog: "nxlog"
+            case .cef: "cef"
+            case .custom: "custom"
+            case .bulk: "_bulk"
+            }
+        }
+    }
+
+    public struct Reply: Sendable {
+        public var status: Int
+        public var json: String?
+    }
+
+    public let store: any EventStore
+    public let normalizer: Normalizer
+    public let metrics: Metrics
+
+    public init(store: any EventStore, normalizer: Normalizer, metrics: Metrics) {
+        self.store = store
+        self.normalizer = normalizer
+        self.metrics = metrics
+    }
+
+    static func error(_ status: Int, _ message: String) -> Reply {
+        var w = JSONWriter(capacity: 128)
+        w.value(.object(JSONObject(members: [.init(key: "error", value: .string(message))])))
+        return Reply(status: status, json: String(decoding: w.bytes, as: UTF8.self))
+    }
+
+    public func handle(_ route: Route, body: [UInt8], now: Timestamp = Timestamp.now()) async -> Reply {
+        switch route {
+        case .bulk: return await bulk(body, now: now)
+        default: break
+        }
+        metrics.received(route.name, 1)
+        let doc: JSONValue
+        do {
+            doc = try body.withUnsafeBufferPointer { b throws(JSONReadError) in try JSONReader.parse(b) }
+        } catch {
+            metrics.rejected(route.name, 1)
+            return Self.error(400, body.isEmpty ? "empty body: expected a JSON object" : "not JSON: \(error)")
+        }
+        guard case .object(var o) = doc else {
+            metrics.rejected(route.name, 1)
+            return Self.error(400, "expected a JSON object")
+        }
+        switch route {
+        case .events, .nxlog: o.set("endpoint", "events")
+        case .cef: o.set("endpoint", "cef")
+        case .custom(let app):
+            o.set("endpoint", .string(app))
+            o.set("customendpoint", true)
+        case .bulk: break
+        }
+        let stored: JSONObject
+        do {
+            stored = try normalizer.normalize(o, now: now)
+        } catch {
+            metrics.rejected(route.name, 1)
+            return Self.error(400, error.description)
+        }
+        do {
+            try await store.insert([StoredEvent(stored, received: now)])
+        } catch {
+            metrics.rejected(route.name, 1)
+            return Self.error(503, "not stored: \(error)")
+        }
+        metrics.stored(route.name, 1)
+        return Reply(status: 200, json: nil)
+    }
+
+    /// `/_bulk`: a JSON array, or NDJSON. Elasticsearch action lines (an object with an
+    /// `index` key) are skipped. Every other line must be a JSON object; those that are
+    /// not are named in the answer: 200 with `{"errors":true,"stored":N,"failed":[...]}`
+    /// when some events were stored, 400 when none could be.
+    func bulk(_ body: [UInt8], now: Timestamp) async -> Reply {
+        var docs: [JSONObject] = []
+        var failed: [(line: Int, error: String)] = []
+        func take(_ v: JSONValue, line: Int) {
+            guard case .object(let o) = v else { failed.append((line, "expected a JSON object")); return }
+            if o["index"] != nil { return }  // an action line
+            do {
+                docs.append(try normalizer.normalize(o, now: now))
+            } catch {
+                failed.append((line, error.description))
+            }
+        }
+        if let whole = try? body.withUnsafeBufferPointer({ b throws(JSONReadError) in try JSONReader.parse(b) }), case .array(let a) = whole {
+            for (i, v) in a.enumerated() { take(v, line: i + 1) }
+        } else {
+            var lineNo = 0
+            for line in body.split(separator: 0x0A, omittingEmptySubsequences: false) {
+                lineNo += 1
+                let text = line.last == 0x0D ? line.dropLast() : line[...]
+                if text.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                do {
+                    let v = try Array(text).withUnsafeBufferPointer { b throws(JSONReadError) in try JSONReader.parse(b) }
+                    take(v, line: lineNo)
+                } catch {
+                    failed.append((lineNo, "not JSON: \(error)"))
+                }
+            }
+        }
+        metrics.received("_bulk", docs.count + failed.count)
+        metrics.rejected("_bulk", failed.count)
+        if !docs.isEmpty {
+            do {
+                try await store.insert(docs.map { StoredEvent($0, received: now) })
+            } catch {
+                metrics.rejected("_bulk", docs.count)
+                return Self.error(503, "not stored: \(error)")
+            }
+            metrics.stored("_bulk", docs.count)
+        }
+        if failed.isEmpty { return Reply(status: 200, json: nil) }
+        var w = JSONWriter(capacity: 256)
+        w.value(.object(JSONObject(members: [
+            .init(key: "errors", value: true),
+            .init(key: "stored", value: .int(Int64(docs.count))),
+            .init(key: "failed", value: .array(failed.map {
+                .object(JSONObject(members: [.init(key: "line", value: .int(Int64($0.line))), .init(key: "error", value: .string($0.error))]))
+            })),
+        ])))
+        return Reply(status: docs.isEmpty ? 400 : 200, json: String(decoding: w.bytes, as: UTF8.self))
+    }
+}
+
+extension Timestamp {
+    /// The current time, microsecond precision.
+    public static func now() -> Timestamp {
+        var t = timespec()
+        clock_gettime(CLOCK_REALTIME, &t)
+        let micros = Int32(t.tv_nsec / 1000)
+        return Timestamp(epochSeconds: Int64(t.tv_sec), nanoseconds: micros * 1000, fractionDigits: 6)
+    }
+}
+
+/// Counters for `GET /metrics` (Prometheus text format 0.0.4).
+public final class Metrics: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counts: [String: [String: Int]] = [:]  // metric → route → value
+
+    public init() {}
+
+    func add(_ metric: String, _ route: String, _ n: Int) {
+        guard n > 0 else { return }
+        lock.lock()
+        counts[metric, default: [:]][route, default: 0] += n
+        lock.unlock()
+    }
+
+    public func received(_ route: String, _ n: Int) { add("received", route, n) }
+    public func stored(_ route: String, _ n: Int) { add("stored", route, n) }
+    public func rejected(_ route: String, _ n: Int) { add("rejected", route, n) }
+
+    public func value(_ metric: String, _ route: String) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return counts[metric]?[route] ?? 0
+    }
+
+    /// The exposition text.
+    public func text() -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        var s = ""
+        for (metric, help) in [("received", "Events received, by route."), ("stored", "Events stored (committed), by route."),
+                               ("rejected", "Events refused or not stored, by route.")] {
+            s += "# HELP mozdef_receiver_events_\(metric)_total \(help)\n# TYPE mozdef_receiver_events_\(metric)_total counter\n"
+            for (route, n) in (counts[metric] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                s += "mozdef_receiver_events_\(metric)_total{route=\"\(route)\"} \(n)\n"
+            }
+        }
+        return s
+    }
+}

@@ -1,0 +1,191 @@
+import CSQLite
+import Foundation
+import MozDefEvent
+
+/// Where events are kept. One small interface, so another engine can stand beside SQLite.
+public protocol EventStore: Sendable {
+    /// Stores the documents durably (committed) before returning.
+    func insert(_ docs: [StoredEvent]) async throws
+    /// Events received at or after `since`, newest first, that `match` accepts.
+    func events(since: Int64?, limit: Int, match: @Sendable (JSONObject) -> Bool) throws -> (total: Int, events: [JSONObject])
+    /// Deletes events received before `before` (microseconds since the epoch); how many.
+    func expire(before: Int64) throws -> Int
+}
+
+/// A normalized event ready to store: its JSON text and the columns that are indexed.
+public struct StoredEvent: Sendable {
+    public var json: [UInt8]
+    public var utc: Int64
+    public var received: Int64
+    public var category: String
+    public var hostname: String
+
+    public init(_ doc: JSONObject, received: Timestamp) {
+        var w = JSONWriter(capacity: 1024)
+        w.value(.object(doc))
+        json = w.bytes
+        self.received = received.epochSeconds * 1_000_000 + Int64(received.nanoseconds / 1000)
+        if let s = doc["utctimestamp"]?.stringValue, let t = Timestamp.parseISO8601(s) {
+            utc = t.timestamp.epochSeconds * 1_000_000 + Int64(t.timestamp.nanoseconds / 1000)
+        } else {
+            utc = self.received
+        }
+        category = doc["category"]?.stringValue ?? ""
+        hostname = doc["hostname"]?.stringValue ?? ""
+    }
+}
+
+public struct StoreError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+}
+
+/// SQLite in WAL mode with synchronous=FULL: a commit is on disk when it returns. Inserts
+/// from concurrent requests are committed together (group commit): one thread writes, each
+/// request waits for the transaction that holds its events.
+public final class SQLiteStore: EventStore, @unchecked Sendable {
+    private let db: OpaquePointer
+    private let lock = NSCondition()
+    private var queue: [(docs: [StoredEvent], done: CheckedContinuation<Void, Error>)] = []
+    private var writer: Thread?
+    /// Serialises readers and the writer on the one connection.
+    private let dbLock = NSLock()
+    public private(set) var commits = 0
+
+    public init(directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var h: OpaquePointer?
+        let path = directory + "/events.sqlite"
+        guard sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nil) == SQLITE_OK, let h else {
+            throw StoreError(description: "\(path): cannot open: \(h.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory")")
+        }
+        db = h
+        try exec("""
+            PRAGMA journal_mode=WAL;
+            PRAGMA synchronous=FULL;
+            CREATE TABLE IF NOT EXISTS events (
+                id INTEGER PRIMARY KEY,
+                utc INTEGER NOT NULL,
+                received INTEGER NOT NULL,
+                category TEXT NOT NULL,
+                hostname TEXT NOT NULL,
+                doc TEXT NOT NULL);
+            CREATE INDEX IF NOT EXISTS events_utc ON events(utc);
+            CREATE INDEX IF NOT EXISTS events_received ON events(received);
+            CREATE INDEX IF NOT EXISTS events_category ON events(category);
+            CREATE INDEX IF NOT EXISTS events_hostname ON events(hostname);
+            """)
+        let t = Thread { [unowned self] in self.writeLoop() }
+        t.name = "sqlite-writer"
+        writer = t
+        t.start()
+    }
+
+    deinit { sqlite3_close_v2(db) }
+
+    private func exec(_ sql: String) throws {
+        var err: UnsafeMutablePointer<CChar>?
+        if sqlite3_exec(db, sql, nil, nil, &err) != SQLITE_OK {
+            let m = err.map { String(cString: $0) } ?? "error"
+            sqlite3_free(err)
+            throw StoreError(description: "sqlite: \(m)")
+        }
+    }
+
+    public func insert(_ docs: [StoredEvent]) async throws {
+        if docs.isEmpty { return }
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, Error>) in
+            lock.lock()
+            queue.append((docs, c))
+            lock.signal()
+            lock.unlock()
+        }
+    }
+
+    /// Takes everything queued, commits it in one transaction, then answers every waiter.
+    private func writeLoop() {
+        while true {
+            lock.lock()
+            while queue.isEmpty { lock.wait() }
+            let batch = queue
+            queue.removeAll()
+            lock.unlock()
+            let result: Error?
+            do {
+                try commit(batch.map(\.docs))
+                result = nil
+            } catch {
+                result = error
+            }
+            for b in batch {
+                if let result { b.done.resume(throwing: result) } else { b.done.resume() }
+            }
+        }
+    }
+
+    private func commit(_ groups: [[StoredEvent]]) throws {
+        dbLock.lock()
+        defer { dbLock.unlock() }
+        try exec("BEGIN IMMEDIATE")
+        var stmt: OpaquePointer?
+        guard sqlite3_prepare_v2(db, "INSERT INTO events(utc, received, category, hostname, doc) VALUES (?,?,?,?,?)", -1, &stmt, nil) == SQLITE_OK else {
+            try? exec("ROLLBACK")
+            throw StoreError(description: "sqlite: \(String(cString: sqlite3_errmsg(db)))")
+        }
+        defer { sqlite3_finalize(stmt) }
+        for g in groups {
+            for e in g {
+                sqlite3_reset(stmt)
+                sqlite3_bind_int64(stmt, 1, e.utc)
+                sqlite3_bind_int64(stmt, 2, e.received)
+                mds_sqlite_bind_text(stmt, 3, e.category, Int32(e.category.utf8.count))
+                mds_sqlite_bind_text(stmt, 4, e.hostname, Int32(e.hostname.utf8.count))
+                e.json.withUnsafeBufferPointer { b in
+                    b.withMemoryRebound(to: CChar.self) { c in _ = mds_sqlite_bind_text(stmt, 5, c.baseAddress, Int32(c.count)) }
+                }
+                guard sqlite3_step(stmt) == SQLITE_DONE else {
+                    let m = String(cString: sqlite3_errmsg(db))
+                    try? exec("ROLLBACK")
+                    throw StoreError(description: "sqlite: \(m)")
+                }
+            }
+        }
+        try exec("COMMIT")
+        commits += 1
+    }
+
+    public func events(since: Int64?, limit: Int, match: @Sendable (JSONObject) -> Bool) throws -> (total: Int, events: [JSONObject]) {
+        dbLock.lock()
+        defer { dbLock.unlock() }
+        var stmt: OpaquePointer?
+        guard sqlite3_prepare_v2(db, "SELECT doc FROM events WHERE received >= ? ORDER BY id DESC", -1, &stmt, nil) == SQLITE_OK else {
+            throw StoreError(description: "sqlite: \(String(cString: sqlite3_errmsg(db)))")
+        }
+        defer { sqlite3_finalize(stmt) }
+        sqlite3_bind_int64(stmt, 1, since ?? Int64.min)
+        var total = 0
+        var out: [JSONObject] = []
+        while sqlite3_step(stmt) == SQLITE_ROW {
+            guard let text = sqlite3_column_text(stmt, 0) else { continue }
+            let n = Int(sqlite3_column_bytes(stmt, 0))
+            guard case .object(let o)? = try? JSONReader.parse(UnsafeBufferPointer(start: text, count: n)) else { continue }
+            if match(o) {
+                total += 1
+                if out.count < limit { out.append(o) }
+            }
+        }
+        return (total, out)
+    }
+
+    public func expire(before: Int64) throws -> Int {
+        dbLock.lock()
+        defer { dbLock.unlock() }
+        var stmt: OpaquePointer?
+        guard sqlite3_prepare_v2(db, "DELETE FROM events WHERE received < ?", -1, &stmt, nil) == SQLITE_OK else {
+            throw StoreError(description: "sqlite: \(String(cString: sqlite3_errmsg(db)))")
+        }
+        defer { sqlite3_finalize(stmt) }
+        sqlite3_bind_int64(stmt, 1, before)
+        guard sqlite3_step(stmt) == SQLITE_DONE else { throw StoreError(description: "sqlite: \(String(cString: sqlite3_errmsg(db)))") }
+        return Int(sqlite3_changes(db))
+    }
+}

@@ -1,0 +1,160 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import MozDefEvent
+import Receiver
+
+/// The bundled ingest server: MozDef loginput's routes on Hummingbird, events normalized as
+/// MozDef's worker does and stored in SQLite before the 200 goes out.
+@main
+struct MozDefReceiver: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mozdef-receiver",
+        abstract: "Receive MozDef events over HTTP (loginput's routes) and store them in SQLite.")
+
+    @Option(help: ArgumentHelp("Address and port to listen on (loopback by default).", valueName: "host:port"))
+    var listen = "127.0.0.1:8080"
+
+    @Option(help: ArgumentHelp("Directory for the SQLite store; created if missing.", valueName: "dir"))
+    var data = "/var/lib/mozdef-receiver"
+
+    @Option(help: ArgumentHelp("Require 'Authorization: Bearer TOKEN' on every route but /status.", valueName: "token"))
+    var token: String?
+
+    @Option(name: .customLong("retention-days"), help: ArgumentHelp("Delete events received longer ago than this (checked hourly).", valueName: "days"))
+    var retentionDays: Int?
+
+    @Option(name: .customLong("mozdef-hostname"), help: ArgumentHelp("The mozdefhostname stored events get (default: this host's name).", valueName: "name"))
+    var mozdefHostname: String?
+
+    func validate() throws {
+        guard Self.hostPort(listen) != nil else { throw ValidationError("--listen '\(listen)': expected host:port") }
+        if let d = retentionDays, d < 1 { throw ValidationError("--retention-days must be >= 1") }
+    }
+
+    static func hostPort(_ s: String) -> (String, Int)? {
+        guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        var host = String(s[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "127.0.0.1" : host, port)
+    }
+
+    func run() async throws {
+        let (host, port) = Self.hostPort(listen)!
+        let store: SQLiteStore
+        do {
+            store = try SQLiteStore(directory: data)
+        } catch {
+            throw ValidationError("--data \(data): \(error)")
+        }
+        let metrics = Metrics()
+        let name = mozdefHostname ?? ProcessInfo.processInfo.hostName
+        let ingest = Ingest(store: store, normalizer: Normalizer(mozdefHostname: name), metrics: metrics)
+        let router = Router()
+        if let token { router.add(middleware: BearerToken(token: token)) }
+
+        router.get("status") { _, _ in
+            Self.json(200, #"{"status": "ok", "service": "loginput"}"#)
+        }
+        router.get("test") { _, _ in Response(status: .ok) }
+        let routes: [(String, Ingest.Route)] = [("events", .events), ("nxlog", .nxlog), ("cef", .cef)]
+        for (path, route) in routes {
+            for p in [path, path + "/"] {
+                router.post(RouterPath(p)) { request, _ in try await Self.ingest(request, route, ingest) }
+                router.put(RouterPath(p)) { request, _ in try await Self.ingest(request, route, ingest) }
+            }
+        }
+        for p in ["custom/:app", "custom/:app/"] {
+            router.post(RouterPath(p)) { request, context in
+                try await Self.ingest(request, .custom(context.parameters.get("app") ?? ""), ingest)
+            }
+            router.put(RouterPath(p)) { request, context in
+                try await Self.ingest(request, .custom(context.parameters.get("app") ?? ""), ingest)
+            }
+        }
+        for p in ["_bulk", "_bulk/"] {
+            router.post(RouterPath(p)) { request, _ in try await Self.ingest(request, .bulk, ingest) }
+        }
+        router.get("metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(string: metrics.text())))
+        }
+        router.get("api/events") { request, _ in
+            let q = request.uri.queryParameters
+            let limit = q.get("limit").flatMap { Int($0) } ?? 100
+            var since: Int64?
+            if let s = q.get("since") {
+                guard let t = Timestamp.parseISO8601(String(s)) else { return Self.json(400, #"{"error": "since: expected an ISO 8601 time"}"#) }
+                since = t.timestamp.epochSeconds * 1_000_000 + Int64(t.timestamp.nanoseconds / 1000)
+            }
+            let query: EventQuery
+            do {
+                query = try EventQuery(q.get("q").map { String($0) } ?? "")
+            } catch {
+                return Self.json(400, Self.errorJSON("q: \(error)"))
+            }
+            let (total, events) = try store.events(since: since, limit: max(0, min(limit, 10_000))) { query.matches($0) }
+            var w = JSONWriter(capacity: 4096)
+            w.value(.object(JSONObject(members: [
+                .init(key: "total", value: .int(Int64(total))),
+                .init(key: "events", value: .array(events.map { .object($0) })),
+            ])))
+            return Self.json(200, String(decoding: w.bytes, as: UTF8.self))
+        }
+
+        if let days = retentionDays {
+            Task.detached {
+                while true {
+                    let cutoff = (Int64(Date().timeIntervalSince1970) - Int64(days) * 86_400) * 1_000_000
+                    _ = try? store.expire(before: cutoff)
+                    try? await Task.sleep(nanoseconds: 3_600_000_000_000)
+                }
+            }
+        }
+
+        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "mozdef-receiver"))
+        try await app.runService()
+    }
+
+    static func errorJSON(_ message: String) -> String {
+        var w = JSONWriter(capacity: 128)
+        w.value(.object(JSONObject(members: [.init(key: "error", value: .string(message))])))
+        return String(decoding: w.bytes, as: UTF8.self)
+    }
+
+    static func json(_ status: Int, _ body: String) -> Response {
+        Response(status: .init(code: status), headers: [.contentType: "application/json"],
+                 body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    /// Bodies over 4 MiB get 413, as nginx in front of loginput gives them.
+    static func ingest(_ request: Request, _ route: Ingest.Route, _ ingest: Ingest) async throws -> Response {
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: 4 << 20)
+        } catch let e as HTTPResponseError where e.status == .contentTooLarge {
+            ingest.metrics.rejected(route.name, 1)
+            return json(413, errorJSON("body over 4 MiB"))
+        }
+        let r = await ingest.handle(route, body: Array(buffer.readableBytesView))
+        if let body = r.json { return json(r.status, body) }
+        return Response(status: .init(code: r.status))
+    }
+}
+
+/// `--token`: every route but /status needs `Authorization: Bearer <token>`; nothing is read
+/// or stored without it.
+struct BearerToken<Context: RequestContext>: RouterMiddleware {
+    let token: String
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        if path == "/status" || path == "/status/" { return try await next(request, context) }
+        guard request.headers[.authorization] == "Bearer " + token else {
+            return Response(status: .unauthorized, headers: [.contentType: "application/json", .wwwAuthenticate: "Bearer"],
+                            body: .init(byteBuffer: ByteBuffer(string: #"{"error": "a valid bearer token is required"}"#)))
+        }
+        return try await next(request, context)
+    }
+}
