@@ -58,23 +58,18 @@ struct MozDefReceiver: AsyncParsableCommand {
         }
         router.get("test") { _, _ in Response(status: .ok) }
         let routes: [(String, Ingest.Route)] = [("events", .events), ("nxlog", .nxlog), ("cef", .cef)]
+        // (Hummingbird's router matches a path with and without its trailing slash.)
         for (path, route) in routes {
-            for p in [path, path + "/"] {
-                router.post(RouterPath(p)) { request, _ in try await Self.ingest(request, route, ingest) }
-                router.put(RouterPath(p)) { request, _ in try await Self.ingest(request, route, ingest) }
-            }
+            router.post(RouterPath(path)) { request, _ in try await Self.ingest(request, route, ingest) }
+            router.put(RouterPath(path)) { request, _ in try await Self.ingest(request, route, ingest) }
         }
-        for p in ["custom/:app", "custom/:app/"] {
-            router.post(RouterPath(p)) { request, context in
-                try await Self.ingest(request, .custom(context.parameters.get("app") ?? ""), ingest)
-            }
-            router.put(RouterPath(p)) { request, context in
-                try await Self.ingest(request, .custom(context.parameters.get("app") ?? ""), ingest)
-            }
+        router.post("custom/:app") { request, context in
+            try await Self.ingest(request, .custom(context.parameters.get("app") ?? ""), ingest)
         }
-        for p in ["_bulk", "_bulk/"] {
-            router.post(RouterPath(p)) { request, _ in try await Self.ingest(request, .bulk, ingest) }
+        router.put("custom/:app") { request, context in
+            try await Self.ingest(request, .custom(context.parameters.get("app") ?? ""), ingest)
         }
+        router.post("_bulk") { request, _ in try await Self.ingest(request, .bulk, ingest) }
         router.get("metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(string: metrics.text())))

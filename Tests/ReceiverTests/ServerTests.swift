@@ -1,0 +1,187 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The `mozdef-receiver` executable on a loopback port, driven by clients that are not
+/// part of it: `mozdef-ship` and Python's urllib (Tests/Support/http_request.py).
+@Suite(.serialized) struct ServerTests {
+    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    /// A product built beside the test bundle.
+    static func product(_ name: String) -> String {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent(name)
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate.path }
+            dir = dir.deletingLastPathComponent()
+        }
+        return repoRoot.appendingPathComponent(".build/debug/" + name).path
+    }
+
+    final class Receiver {
+        let process = Process()
+        let port: Int
+        var base: String { "http://127.0.0.1:\(port)" }
+
+        init(data: String, extra: [String] = [], port: Int? = nil) throws {
+            self.port = try port ?? Self.freePort()
+            process.executableURL = URL(fileURLWithPath: ServerTests.product("mozdef-receiver"))
+            process.arguments = ["--listen", "127.0.0.1:\(self.port)", "--data", data, "--mozdef-hostname", "receiver.test"] + extra
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            for _ in 0..<300 where process.isRunning {
+                if let r = try? ServerTests.request("GET", base + "/status"), r.status == 200 { return }
+                usleep(50_000)
+            }
+            Issue.record("mozdef-receiver did not answer on port \(self.port)")
+        }
+
+        /// A port the kernel just handed out and released.
+        static func freePort() throws -> Int {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var a = sockaddr_in()
+            a.sin_family = sa_family_t(AF_INET)
+            a.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+            _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+            return Int(UInt16(bigEndian: a.sin_port))
+        }
+
+        func kill9() {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+
+        deinit { if process.isRunning { kill9() } }
+    }
+
+    struct Reply {
+        var status: Int
+        var contentType: String
+        var body: String
+        var json: Any? { try? JSONSerialization.jsonObject(with: Data(body.utf8)) }
+    }
+
+    static func run(_ exe: String, _ args: [String]) throws -> (Int32, String, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    static func request(_ method: String, _ url: String, body: String? = nil, bodyFile: String? = nil, headers: [String] = []) throws -> Reply {
+        var args = [repoRoot.appendingPathComponent("Tests/Support/http_request.py").path, method, url]
+        for h in headers { args += ["--header", h] }
+        if let body { args += ["--body", body] }
+        if let bodyFile { args += ["--body-file", bodyFile] }
+        let (_, out, _) = try run("/usr/bin/python3", args)
+        let nl = out.firstIndex(of: "\n") ?? out.endIndex
+        let head = out[..<nl].split(separator: " ", maxSplits: 1)
+        return Reply(status: Int(head.first ?? "") ?? 0, contentType: head.count > 1 ? String(head[1]) : "",
+                     body: nl < out.endIndex ? String(out[out.index(after: nl)...]) : "")
+    }
+
+    static func events(_ r: Receiver, _ q: String = "") throws -> (total: Int, events: [[String: Any]]) {
+        let enc = q.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        let reply = try request("GET", r.base + "/api/events?limit=10000&q=" + enc)
+        let o = reply.json as? [String: Any]
+        return (o?["total"] as? Int ?? -1, o?["events"] as? [[String: Any]] ?? [])
+    }
+
+    @Test func loginputRoutesAsMozDefAnswersThem() throws {
+        let dir = try TemporaryDirectory(prefix: "receiver")
+        let r = try Receiver(data: dir.path("data"))
+        let status = try Self.request("GET", r.base + "/status")
+        #expect(status.status == 200 && status.contentType.hasPrefix("application/json"))
+        #expect(status.body == #"{"status": "ok", "service": "loginput"}"#)
+        #expect(try Self.request("GET", r.base + "/test").status == 200)
+
+        // mozdef-ship, one POST per event, as to MozDef's loginput: all 61 stored.
+        let sample = Self.repoRoot.appendingPathComponent("samples/syslog/auth.log").path
+        let (code, _, err) = try Self.run(Self.product("mozdef-ship"),
+                                          ["convert", "--format", "syslog", "--now", "2026-11-29T00:00:00Z", "--to", r.base + "/events", sample])
+        #expect(code == 0, "\(err)")
+        var (total, _) = try Self.events(r)
+        #expect(total == 61)
+        let failed = try Self.events(r, "summary:failed AND details.username:root")
+        #expect(failed.total > 0 && failed.events.allSatisfy { ($0["summary"] as? String)?.lowercased().contains("failed") == true })
+
+        // Success is 200 with an empty body; every route adds its endpoint.
+        for (method, path, endpoint) in [("POST", "/events", "events"), ("PUT", "/nxlog/", "events"), ("POST", "/cef", "cef"), ("PUT", "/custom/myapp", "myapp")] {
+            let reply = try Self.request(method, r.base + path, body: #"{"summary":"via \#(path)","hostname":"h1","Odd Key":1}"#)
+            #expect(reply.status == 200 && reply.body.isEmpty, "\(method) \(path): \(reply.status) \(reply.body)")
+            let e = try Self.events(r, #"summary:"via \#(path)""#).events.first
+            let details = e?["details"] as? [String: Any]
+            if endpoint == "myapp" {
+                #expect(e?["endpoint"] as? String == "myapp" && e?["customendpoint"] as? Bool == true && e?["Odd Key"] as? Int == 1)
+            } else {
+                #expect(details?["endpoint"] as? String == endpoint && details?["odd key"] as? Int == 1, "\(String(describing: e))")
+            }
+            #expect(e?["receivedtimestamp"] as? String != nil && e?["mozdefhostname"] as? String == "receiver.test")
+        }
+        total = try Self.events(r).total
+        #expect(total == 65)
+
+        // Refused, with a JSON reason, and nothing stored.
+        for (body, why) in [("{not json", "not JSON"), ("[1,2]", "expected a JSON object"), ("", "empty body"), (#"{"timestamp":"soon"}"#, "timestamp")] {
+            let reply = try Self.request("POST", r.base + "/events", body: body)
+            #expect(reply.status == 400 && reply.contentType.hasPrefix("application/json"), "\(body): \(reply.status)")
+            #expect(((reply.json as? [String: Any])?["error"] as? String)?.contains(why) == true, "\(body): \(reply.body)")
+        }
+        let big = try dir.write("big.json", Array(("{\"summary\":\"" + String(repeating: "x", count: 4 << 20) + "\"}").utf8))
+        #expect(try Self.request("POST", r.base + "/events", bodyFile: big).status == 413)
+        #expect(try Self.events(r).total == 65)
+
+        // /_bulk: action lines skipped, a bad line named, the rest stored.
+        let bulk = "{\"index\":{\"_index\":\"events\"}}\n{\"summary\":\"bulk one\"}\nnot json\n{\"index\":{}}\n{\"summary\":\"bulk two\"}\n"
+        let reply = try Self.request("POST", r.base + "/_bulk", body: bulk)
+        #expect(reply.status == 200)
+        let answer = reply.json as? [String: Any]
+        #expect(answer?["errors"] as? Bool == true && answer?["stored"] as? Int == 2)
+        #expect((answer?["failed"] as? [[String: Any]])?.first?["line"] as? Int == 3)
+        #expect(try Self.request("POST", r.base + "/_bulk", body: #"[{"summary":"arr one"},{"index":{}},{"summary":"arr two"}]"#).body.isEmpty)
+        #expect(try Self.events(r, "summary:bulk").total == 2)
+        #expect(try Self.events(r, "summary:arr").total == 2)
+
+        let metrics = try Self.request("GET", r.base + "/metrics").body
+        #expect(metrics.contains(#"mozdef_receiver_events_stored_total{route="events"} 62"#), "\(metrics)")
+        #expect(metrics.contains(#"mozdef_receiver_events_rejected_total{route="_bulk"} 1"#))
+    }
+
+    /// A 200 means committed: the receiver killed with SIGKILL right after still has the event.
+    @Test func aTwoHundredSurvivesKillNine() throws {
+        let dir = try TemporaryDirectory(prefix: "receiver")
+        var r = try Receiver(data: dir.path("data"))
+        for k in 0..<20 {
+            #expect(try Self.request("POST", r.base + "/events", body: #"{"summary":"durable \#(k)"}"#).status == 200)
+        }
+        let port = r.port
+        r.kill9()
+        r = try Receiver(data: dir.path("data"), port: port)
+        #expect(try Self.events(r, "summary:durable").total == 20)
+    }
+
+    /// With --token nothing is read or stored without `Authorization: Bearer`; /status stays open.
+    @Test func aTokenGuardsEveryRouteButStatus() throws {
+        let dir = try TemporaryDirectory(prefix: "receiver")
+        let r = try Receiver(data: dir.path("data"), extra: ["--token", "s3cret"])
+        #expect(try Self.request("GET", r.base + "/status").status == 200)
+        #expect(try Self.request("POST", r.base + "/events", body: #"{"summary":"x"}"#).status == 401)
+        #expect(try Self.request("POST", r.base + "/events", body: #"{"summary":"x"}"#, headers: ["Authorization: Bearer nope"]).status == 401)
+        #expect(try Self.request("GET", r.base + "/api/events").status == 401)
+        #expect(try Self.request("POST", r.base + "/events", body: #"{"summary":"y"}"#, headers: ["Authorization: Bearer s3cret"]).status == 200)
+        let all = try Self.request("GET", r.base + "/api/events", headers: ["Authorization: Bearer s3cret"]).json as? [String: Any]
+        #expect(all?["total"] as? Int == 1)
+    }
+}
