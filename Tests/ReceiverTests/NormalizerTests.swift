@@ -101,4 +101,27 @@ import Testing
         #expect(try EventQuery("").matches(o))
         #expect(throws: EventQuery.Failure.self) { try EventQuery(#"summary:"open"#) }
     }
+
+    /// The rest of the Lucene subset: OR and precedence, groups, wildcards, ranges, _exists_, escapes.
+    @Test func luceneSubset() throws {
+        let o = try normalize(#"{"summary":"Failed password for root from 10.0.0.1 port 22","hostname":"bastion.example.com","details":{"sourceport":2222,"user":"r:oot","note":"Scan::Port_Scan","nums":[1,5]},"severity":"NOTICE"}"#)
+        func q(_ s: String) throws -> Bool { try EventQuery(s).matches(o) }
+        #expect(try q("hostname:other OR hostname:bastion.example.com"))
+        #expect(try !q("hostname:other OR hostname:x AND severity:NOTICE"))
+        #expect(try q("(hostname:other OR hostname:bastion.example.com) AND severity:NOTICE"))
+        #expect(try q("hostname:bastion* AND hostname:*.example.com AND hostname:bastion.exampl?.com"))
+        #expect(try !q("hostname:bastion"))
+        #expect(try q("summary:pass* AND summary:fail*"))
+        #expect(try q("details.sourceport:[1024 TO 65535] AND NOT details.sourceport:{2222 TO *]"))
+        #expect(try q("details.sourceport:[2222 TO 2222]"))
+        #expect(try !q("details.sourceport:{2222 TO 3000}"))
+        #expect(try q("details.note:Scan\\:\\:Port_Scan"))
+        #expect(try q(#"details.user:"r:oot""#))
+        #expect(try q("_exists_:details.note AND NOT _exists_:details.missing"))
+        #expect(try q("details.nums:5 && !details.nums:2 || hostname:none"))
+        #expect(try q("+severity:NOTICE -hostname:other"))
+        for bad in ["(hostname:x", "hostname:x)", "AND", "field:[1 2]", ":x"] {
+            #expect(throws: EventQuery.Failure.self, "\(bad)") { try EventQuery(bad) }
+        }
+    }
 }
