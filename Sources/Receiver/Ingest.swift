@@ -181,11 +181,23 @@ public final class Metrics: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         var s = ""
-        for (metric, help) in [("received", "Events received, by route."), ("stored", "Events stored (committed), by route."),
-                               ("rejected", "Events refused or not stored, by route.")] {
-            s += "# HELP mozdef_receiver_events_\(metric)_total \(help)\n# TYPE mozdef_receiver_events_\(metric)_total counter\n"
-            for (route, n) in (counts[metric] ?? [:]).sorted(by: { $0.key < $1.key }) {
-                s += "mozdef_receiver_events_\(metric)_total{route=\"\(route)\"} \(n)\n"
+        let kinds: [(String, String, String, String)] = [
+            ("received", "mozdef_receiver_events_received_total", "Events received, by route.", "route"),
+            ("stored", "mozdef_receiver_events_stored_total", "Events stored (committed), by route.", "route"),
+            ("rejected", "mozdef_receiver_events_rejected_total", "Events refused or not stored, by route.", "route"),
+            ("alerts", "mozdef_receiver_alerts_total", "Alerts raised.", ""),
+            ("rule_runs", "mozdef_receiver_rule_runs_total", "Rule runs, by rule.", "rule"),
+            ("rule_errors", "mozdef_receiver_rule_errors_total", "Rule runs that failed, by rule.", "rule"),
+        ]
+        for (metric, name, help, label) in kinds {
+            s += "# HELP \(name) \(help)\n# TYPE \(name) counter\n"
+            let values = counts[metric] ?? [:]
+            if label.isEmpty {
+                s += "\(name) \(values.values.reduce(0, +))\n"
+                continue
+            }
+            for (k, n) in values.sorted(by: { $0.key < $1.key }) {
+                s += "\(name){\(label)=\"\(k)\"} \(n)\n"
             }
         }
         return s

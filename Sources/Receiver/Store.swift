@@ -10,6 +10,13 @@ public protocol EventStore: Sendable {
     func events(since: Int64?, limit: Int, match: @Sendable (JSONObject) -> Bool) throws -> (total: Int, events: [JSONObject])
     /// Deletes events received before `before` (microseconds since the epoch); how many.
     func expire(before: Int64) throws -> Int
+    /// Events whose event time or receipt time is at or after `since` (µs), with their ids,
+    /// oldest first, that `rule` has not used yet.
+    func window(since: Int64, unusedBy rule: String) throws -> [(id: Int64, doc: JSONObject)]
+    /// Stores an alert and marks its events as used by `rule`, in one transaction.
+    func insertAlert(_ alert: JSONObject, utc: Int64, rule: String, events: [Int64]) throws
+    /// Alerts raised at or after `since`, newest first.
+    func alerts(since: Int64?, limit: Int) throws -> (total: Int, alerts: [JSONObject])
 }
 
 /// A normalized event ready to store: its JSON text and the columns that are indexed.
@@ -73,6 +80,16 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
             CREATE INDEX IF NOT EXISTS events_received ON events(received);
             CREATE INDEX IF NOT EXISTS events_category ON events(category);
             CREATE INDEX IF NOT EXISTS events_hostname ON events(hostname);
+            CREATE TABLE IF NOT EXISTS alerts (
+                id INTEGER PRIMARY KEY,
+                utc INTEGER NOT NULL,
+                rule TEXT NOT NULL,
+                doc TEXT NOT NULL);
+            CREATE INDEX IF NOT EXISTS alerts_utc ON alerts(utc);
+            CREATE TABLE IF NOT EXISTS rule_events (
+                rule TEXT NOT NULL,
+                event INTEGER NOT NULL,
+                PRIMARY KEY (rule, event)) WITHOUT ROWID;
             """)
         let t = Thread { [unowned self] in self.writeLoop() }
         t.name = "sqlite-writer"
@@ -187,5 +204,87 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
         sqlite3_bind_int64(stmt, 1, before)
         guard sqlite3_step(stmt) == SQLITE_DONE else { throw StoreError(description: "sqlite: \(String(cString: sqlite3_errmsg(db)))") }
         return Int(sqlite3_changes(db))
+    }
+
+    public func window(since: Int64, unusedBy rule: String) throws -> [(id: Int64, doc: JSONObject)] {
+        dbLock.lock()
+        defer { dbLock.unlock() }
+        var stmt: OpaquePointer?
+        let sql = """
+            SELECT id, doc FROM events WHERE (utc >= ?1 OR received >= ?1)
+            AND NOT EXISTS (SELECT 1 FROM rule_events r WHERE r.rule = ?2 AND r.event = events.id) ORDER BY id
+            """
+        guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK else {
+            throw StoreError(description: "sqlite: \(String(cString: sqlite3_errmsg(db)))")
+        }
+        defer { sqlite3_finalize(stmt) }
+        sqlite3_bind_int64(stmt, 1, since)
+        mds_sqlite_bind_text(stmt, 2, rule, Int32(rule.utf8.count))
+        var out: [(Int64, JSONObject)] = []
+        while sqlite3_step(stmt) == SQLITE_ROW {
+            let id = sqlite3_column_int64(stmt, 0)
+            guard let text = sqlite3_column_text(stmt, 1) else { continue }
+            let n = Int(sqlite3_column_bytes(stmt, 1))
+            if case .object(let o)? = try? JSONReader.parse(UnsafeBufferPointer(start: text, count: n)) { out.append((id, o)) }
+        }
+        return out
+    }
+
+    public func insertAlert(_ alert: JSONObject, utc: Int64, rule: String, events: [Int64]) throws {
+        dbLock.lock()
+        defer { dbLock.unlock() }
+        try exec("BEGIN IMMEDIATE")
+        do {
+            var w = JSONWriter(capacity: 1024)
+            w.value(.object(alert))
+            try run("INSERT INTO alerts(utc, rule, doc) VALUES (?,?,?)") { stmt in
+                sqlite3_bind_int64(stmt, 1, utc)
+                mds_sqlite_bind_text(stmt, 2, rule, Int32(rule.utf8.count))
+                w.bytes.withUnsafeBufferPointer { b in
+                    b.withMemoryRebound(to: CChar.self) { c in _ = mds_sqlite_bind_text(stmt, 3, c.baseAddress, Int32(c.count)) }
+                }
+            }
+            for e in events {
+                try run("INSERT OR IGNORE INTO rule_events(rule, event) VALUES (?,?)") { stmt in
+                    mds_sqlite_bind_text(stmt, 1, rule, Int32(rule.utf8.count))
+                    sqlite3_bind_int64(stmt, 2, e)
+                }
+            }
+            try exec("COMMIT")
+        } catch {
+            try? exec("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// One statement, bound by `bind`, stepped to its end.
+    private func run(_ sql: String, _ bind: (OpaquePointer?) -> Void) throws {
+        var stmt: OpaquePointer?
+        guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK else {
+            throw StoreError(description: "sqlite: \(String(cString: sqlite3_errmsg(db)))")
+        }
+        defer { sqlite3_finalize(stmt) }
+        bind(stmt)
+        guard sqlite3_step(stmt) == SQLITE_DONE else { throw StoreError(description: "sqlite: \(String(cString: sqlite3_errmsg(db)))") }
+    }
+
+    public func alerts(since: Int64?, limit: Int) throws -> (total: Int, alerts: [JSONObject]) {
+        dbLock.lock()
+        defer { dbLock.unlock() }
+        var stmt: OpaquePointer?
+        guard sqlite3_prepare_v2(db, "SELECT doc FROM alerts WHERE utc >= ? ORDER BY id DESC", -1, &stmt, nil) == SQLITE_OK else {
+            throw StoreError(description: "sqlite: \(String(cString: sqlite3_errmsg(db)))")
+        }
+        defer { sqlite3_finalize(stmt) }
+        sqlite3_bind_int64(stmt, 1, since ?? Int64.min)
+        var total = 0
+        var out: [JSONObject] = []
+        while sqlite3_step(stmt) == SQLITE_ROW {
+            total += 1
+            guard out.count < limit, let text = sqlite3_column_text(stmt, 0) else { continue }
+            let n = Int(sqlite3_column_bytes(stmt, 0))
+            if case .object(let o)? = try? JSONReader.parse(UnsafeBufferPointer(start: text, count: n)) { out.append(o) }
+        }
+        return (total, out)
     }
 }

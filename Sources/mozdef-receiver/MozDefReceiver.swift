@@ -24,6 +24,9 @@ struct MozDefReceiver: AsyncParsableCommand {
     @Option(name: .customLong("retention-days"), help: ArgumentHelp("Delete events received longer ago than this (checked hourly).", valueName: "days"))
     var retentionDays: Int?
 
+    @Option(help: ArgumentHelp("Directory of alert rules (MozDef generic-rule JSON, *.json), run every minute.", valueName: "dir"))
+    var rules: String?
+
     @Option(name: .customLong("mozdef-hostname"), help: ArgumentHelp("The mozdefhostname stored events get (default: this host's name).", valueName: "name"))
     var mozdefHostname: String?
 
@@ -48,6 +51,15 @@ struct MozDefReceiver: AsyncParsableCommand {
             throw ValidationError("--data \(data): \(error)")
         }
         let metrics = Metrics()
+        var loaded: [GenericRule] = []
+        if let rules {
+            do {
+                loaded = try RuleEngine.load(directory: rules)
+            } catch {
+                throw ValidationError("--rules: \(error.description)")
+            }
+        }
+        let engine = RuleEngine(rules: loaded, store: store, metrics: metrics)
         let name = mozdefHostname ?? ProcessInfo.processInfo.hostName
         let ingest = Ingest(store: store, normalizer: Normalizer(mozdefHostname: name), metrics: metrics)
         let router = Router()
@@ -95,6 +107,43 @@ struct MozDefReceiver: AsyncParsableCommand {
                 .init(key: "events", value: .array(events.map { .object($0) })),
             ])))
             return Self.json(200, String(decoding: w.bytes, as: UTF8.self))
+        }
+
+        router.post("api/alerts/run") { _, _ in
+            let raised = engine.runAll()
+            var w = JSONWriter(capacity: 4096)
+            w.value(.object(JSONObject(members: [.init(key: "alerts", value: .array(raised.map { .object($0) }))])))
+            return Self.json(200, String(decoding: w.bytes, as: UTF8.self))
+        }
+        router.get("api/alerts") { request, _ in
+            let q = request.uri.queryParameters
+            let limit = q.get("limit").flatMap { Int($0) } ?? 100
+            var since: Int64?
+            if let s = q.get("since") {
+                guard let t = Timestamp.parseISO8601(String(s)) else { return Self.json(400, #"{"error": "since: expected an ISO 8601 time"}"#) }
+                since = t.timestamp.epochSeconds * 1_000_000 + Int64(t.timestamp.nanoseconds / 1000)
+            }
+            let (total, alerts) = try store.alerts(since: since, limit: max(0, min(limit, 10_000)))
+            var w = JSONWriter(capacity: 4096)
+            w.value(.object(JSONObject(members: [
+                .init(key: "total", value: .int(Int64(total))),
+                .init(key: "alerts", value: .array(alerts.map { .object($0) })),
+            ])))
+            return Self.json(200, String(decoding: w.bytes, as: UTF8.self))
+        }
+        router.get("api/rules") { _, _ in
+            var w = JSONWriter(capacity: 1024)
+            w.value(.object(JSONObject(members: [.init(key: "rules", value: engine.describe())])))
+            return Self.json(200, String(decoding: w.bytes, as: UTF8.self))
+        }
+        // Rules run every minute (and on POST /api/alerts/run).
+        if !loaded.isEmpty {
+            Task.detached {
+                while true {
+                    try? await Task.sleep(nanoseconds: 60_000_000_000)
+                    _ = engine.runAll()
+                }
+            }
         }
 
         if let days = retentionDays {

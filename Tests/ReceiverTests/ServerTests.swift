@@ -184,4 +184,59 @@ import TestSupport
         let all = try Self.request("GET", r.base + "/api/events", headers: ["Authorization: Bearer s3cret"]).json as? [String: Any]
         #expect(all?["total"] as? Int == 1)
     }
+
+    /// The sample rules (MozDef generic-rule JSON) on MozDef's own black-box cases: an alert
+    /// when the threshold is reached, none below it, none twice for the same events.
+    @Test func sampleRulesRaiseAlertsOnce() throws {
+        let dir = try TemporaryDirectory(prefix: "receiver")
+        let r = try Receiver(data: dir.path("data"), extra: ["--rules", Self.repoRoot.appendingPathComponent("samples/rules").path])
+        func post(_ body: String, _ times: Int = 1) throws {
+            for _ in 0..<times { #expect(try Self.request("POST", r.base + "/events", body: body).status == 200) }
+        }
+        func run() throws -> [[String: Any]] {
+            (try Self.request("POST", r.base + "/api/alerts/run").json as? [String: Any])?["alerts"] as? [[String: Any]] ?? []
+        }
+        let attempt = #"{"summary":"login invalid ldap_count_entries failed by 1.2.3.4","hostname":"exhostname","category":"syslog","details":{"program":"sshd","sourceipaddress":"1.2.3.4"}}"#
+        try post(attempt, 9)
+        try post(#"{"summary":"login invalid ldap_count_entries failed by 5.6.7.8","hostname":"exhostname","category":"syslog","details":{"program":"sshd","sourceipaddress":"5.6.7.8"}}"#)
+        try post(#"{"summary":"login invalid by 1.2.3.4","hostname":"exhostname","category":"syslog","details":{"program":"sshd","sourceipaddress":"1.2.3.4"}}"#)
+        #expect(try run().isEmpty, "9 attempts from one address must not alert")
+        try post(attempt)
+        var alerts = try run()
+        #expect(alerts.count == 1)
+        let a = alerts.first
+        #expect(a?["summary"] as? String == "ssh bruteforce attempts (10): 1.2.3.4 [exhostname]")
+        #expect(a?["category"] as? String == "bruteforce" && a?["severity"] as? String == "NOTICE" && a?["tags"] as? [String] == ["ssh"])
+        #expect((a?["events"] as? [[String: Any]])?.count == 10)
+        #expect(a?["classname"] as? String == "AlertGenericLoader:bruteforce_ssh" && a?["notify_mozdefbot"] as? Bool == false)
+        #expect(try run().isEmpty, "the same events raised an alert twice")
+
+        try post(#"{"source":"cloudtrail","details":{"eventname":"StopLogging","requestparameters":{"name":"cloudtrail_example_name"}}}"#)
+        try post(#"{"category":"syslog","summary":"device eth0 entered promiscuous mode","hostname":"logging.server.com","details":{"program":"kernel"}}"#, 3)
+        try post(#"{"category":"syslog","summary":"device veth12 entered promiscuous mode","hostname":"docker.host","details":{"program":"kernel"}}"#)
+        alerts = try run()
+        let summaries = Set(alerts.compactMap { $0["summary"] as? String })
+        #expect(summaries == ["Cloudtrail Logging Disabled (1): cloudtrail_example_name [UNKNOWN]",
+                              "Promiscuous mode enabled (3): logging.server.com [logging.server.com]"])
+        #expect(alerts.first { ($0["category"] as? String) == "AWSCloudtrail" }?["notify_mozdefbot"] as? Bool == true)
+
+        let stored = try Self.request("GET", r.base + "/api/alerts").json as? [String: Any]
+        #expect(stored?["total"] as? Int == 3)
+        let rules = (try Self.request("GET", r.base + "/api/rules").json as? [String: Any])?["rules"] as? [[String: Any]] ?? []
+        #expect(rules.map { $0["name"] as? String ?? "" } == ["bruteforce_ssh", "cloudtrail_logging_disabled", "promisc_kernel"])
+        #expect(rules.allSatisfy { $0["last_run"] is String && $0["last_error"] is NSNull })
+        let metrics = try Self.request("GET", r.base + "/metrics").body
+        #expect(metrics.contains("mozdef_receiver_alerts_total 3"), "\(metrics)")
+    }
+
+    /// A rule file with an error stops the start, naming the file and the reason.
+    @Test func aBadRuleIsRefusedAtStart() throws {
+        let dir = try TemporaryDirectory(prefix: "receiver")
+        let rules = dir.path("rules")
+        try FileManager.default.createDirectory(atPath: rules, withIntermediateDirectories: true)
+        _ = try dir.write("rules/broken.json", Array(#"{"search_string":"summary:x AND (y","aggregation_key":"k","time_window":1,"num_samples":1,"num_aggregations":1,"alert_category":"c","alert_tags":[],"alert_severity":"INFO","alert_summary":"s"}"#.utf8))
+        let (code, _, err) = try Self.run(Self.product("mozdef-receiver"), ["--listen", "127.0.0.1:\(try Receiver.freePort())", "--data", dir.path("data"), "--rules", rules])
+        #expect(code != 0)
+        #expect(err.contains("broken.json: search_string:") && err.contains("not closed"), "\(err)")
+    }
 }
