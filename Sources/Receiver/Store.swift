@@ -171,10 +171,16 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
     }
 
     public func events(since: Int64?, limit: Int, match: @Sendable (JSONObject) -> Bool) throws -> (total: Int, events: [JSONObject]) {
+        try documents("SELECT doc FROM events WHERE received >= ? ORDER BY id DESC", since: since, limit: limit, match: match)
+    }
+
+    /// The documents (column 0) of a query bound to `since` that `match` accepts: how many,
+    /// and the first `limit` of them.
+    private func documents(_ sql: String, since: Int64?, limit: Int, match: (JSONObject) -> Bool) throws -> (total: Int, events: [JSONObject]) {
         dbLock.lock()
         defer { dbLock.unlock() }
         var stmt: OpaquePointer?
-        guard sqlite3_prepare_v2(db, "SELECT doc FROM events WHERE received >= ? ORDER BY id DESC", -1, &stmt, nil) == SQLITE_OK else {
+        guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK else {
             throw StoreError(description: "sqlite: \(String(cString: sqlite3_errmsg(db)))")
         }
         defer { sqlite3_finalize(stmt) }
@@ -269,22 +275,7 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
     }
 
     public func alerts(since: Int64?, limit: Int) throws -> (total: Int, alerts: [JSONObject]) {
-        dbLock.lock()
-        defer { dbLock.unlock() }
-        var stmt: OpaquePointer?
-        guard sqlite3_prepare_v2(db, "SELECT doc FROM alerts WHERE utc >= ? ORDER BY id DESC", -1, &stmt, nil) == SQLITE_OK else {
-            throw StoreError(description: "sqlite: \(String(cString: sqlite3_errmsg(db)))")
-        }
-        defer { sqlite3_finalize(stmt) }
-        sqlite3_bind_int64(stmt, 1, since ?? Int64.min)
-        var total = 0
-        var out: [JSONObject] = []
-        while sqlite3_step(stmt) == SQLITE_ROW {
-            total += 1
-            guard out.count < limit, let text = sqlite3_column_text(stmt, 0) else { continue }
-            let n = Int(sqlite3_column_bytes(stmt, 0))
-            if case .object(let o)? = try? JSONReader.parse(UnsafeBufferPointer(start: text, count: n)) { out.append(o) }
-        }
-        return (total, out)
+        let r = try documents("SELECT doc FROM alerts WHERE utc >= ? ORDER BY id DESC", since: since, limit: limit) { _ in true }
+        return (r.total, r.events)
     }
 }

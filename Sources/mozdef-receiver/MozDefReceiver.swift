@@ -87,26 +87,13 @@ struct MozDefReceiver: AsyncParsableCommand {
                      body: .init(byteBuffer: ByteBuffer(string: metrics.text())))
         }
         router.get("api/events") { request, _ in
-            let q = request.uri.queryParameters
-            let limit = q.get("limit").flatMap { Int($0) } ?? 100
-            var since: Int64?
-            if let s = q.get("since") {
-                guard let t = Timestamp.parseISO8601(String(s)) else { return Self.json(400, #"{"error": "since: expected an ISO 8601 time"}"#) }
-                since = t.timestamp.epochSeconds * 1_000_000 + Int64(t.timestamp.nanoseconds / 1000)
-            }
             let query: EventQuery
             do {
-                query = try EventQuery(q.get("q").map { String($0) } ?? "")
+                query = try EventQuery(request.uri.queryParameters.get("q").map { String($0) } ?? "")
             } catch {
                 return Self.json(400, Self.errorJSON("q: \(error)"))
             }
-            let (total, events) = try store.events(since: since, limit: max(0, min(limit, 10_000))) { query.matches($0) }
-            var w = JSONWriter(capacity: 4096)
-            w.value(.object(JSONObject(members: [
-                .init(key: "total", value: .int(Int64(total))),
-                .init(key: "events", value: .array(events.map { .object($0) })),
-            ])))
-            return Self.json(200, String(decoding: w.bytes, as: UTF8.self))
+            return try Self.listing(request, "events") { since, limit in try store.events(since: since, limit: limit) { query.matches($0) } }
         }
 
         router.post("api/alerts/run") { _, _ in
@@ -116,20 +103,7 @@ struct MozDefReceiver: AsyncParsableCommand {
             return Self.json(200, String(decoding: w.bytes, as: UTF8.self))
         }
         router.get("api/alerts") { request, _ in
-            let q = request.uri.queryParameters
-            let limit = q.get("limit").flatMap { Int($0) } ?? 100
-            var since: Int64?
-            if let s = q.get("since") {
-                guard let t = Timestamp.parseISO8601(String(s)) else { return Self.json(400, #"{"error": "since: expected an ISO 8601 time"}"#) }
-                since = t.timestamp.epochSeconds * 1_000_000 + Int64(t.timestamp.nanoseconds / 1000)
-            }
-            let (total, alerts) = try store.alerts(since: since, limit: max(0, min(limit, 10_000)))
-            var w = JSONWriter(capacity: 4096)
-            w.value(.object(JSONObject(members: [
-                .init(key: "total", value: .int(Int64(total))),
-                .init(key: "alerts", value: .array(alerts.map { .object($0) })),
-            ])))
-            return Self.json(200, String(decoding: w.bytes, as: UTF8.self))
+            try Self.listing(request, "alerts") { since, limit in try store.alerts(since: since, limit: limit) }
         }
         router.get("api/rules") { _, _ in
             var w = JSONWriter(capacity: 1024)
@@ -158,6 +132,24 @@ struct MozDefReceiver: AsyncParsableCommand {
 
         let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "mozdef-receiver"))
         try await app.runService()
+    }
+
+    /// `{"total":N,"<key>":[...]}` for `?since=&limit=` (default 100, at most 10,000).
+    static func listing(_ request: Request, _ key: String, _ fetch: (Int64?, Int) throws -> (total: Int, events: [JSONObject])) throws -> Response {
+        let q = request.uri.queryParameters
+        let limit = q.get("limit").flatMap { Int($0) } ?? 100
+        var since: Int64?
+        if let s = q.get("since") {
+            guard let t = Timestamp.parseISO8601(String(s)) else { return json(400, errorJSON("since: expected an ISO 8601 time")) }
+            since = t.timestamp.epochSeconds * 1_000_000 + Int64(t.timestamp.nanoseconds / 1000)
+        }
+        let (total, docs) = try fetch(since, max(0, min(limit, 10_000)))
+        var w = JSONWriter(capacity: 4096)
+        w.value(.object(JSONObject(members: [
+            .init(key: "total", value: .int(Int64(total))),
+            .init(key: key, value: .array(docs.map { .object($0) })),
+        ])))
+        return json(200, String(decoding: w.bytes, as: UTF8.self))
     }
 
     static func errorJSON(_ message: String) -> String {
