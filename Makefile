@@ -3,7 +3,7 @@
 
 SWIFT       ?= swift
 NOW         := 2026-11-29T00:00:00Z
-SAMPLES     := $(shell find samples -type f ! -path 'samples/systemd/*' ! -name '*.expected.jsonl' ! -name '*.md' 2>/dev/null | LC_ALL=C sort)
+SAMPLES     := $(shell find samples -type f ! -path 'samples/systemd/*' ! -path 'samples/rules/*' ! -name '*.expected.jsonl' ! -name '*.md' 2>/dev/null | LC_ALL=C sort)
 # A sample's format is its folder's name; samples/mixed is for auto detection.
 format_of = $(patsubst mixed,auto,$(word 2,$(subst /, ,$(1))))
 APT_PACKAGES := libcurl4-openssl-dev librabbitmq-dev zlib1g-dev pkg-config mandoc gzip tzdata python3 logrotate systemd rabbitmq-server python3-pika libsqlite3-dev

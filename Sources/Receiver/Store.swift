@@ -91,7 +91,8 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
                 event INTEGER NOT NULL,
                 PRIMARY KEY (rule, event)) WITHOUT ROWID;
             """)
-        let t = Thread { [unowned self] in self.writeLoop() }
+        // The writer keeps the store alive: it lives as long as the process.
+        let t = Thread { self.writeLoop() }
         t.name = "sqlite-writer"
         writer = t
         t.start()

@@ -44,12 +44,6 @@ struct MozDefReceiver: AsyncParsableCommand {
 
     func run() async throws {
         let (host, port) = Self.hostPort(listen)!
-        let store: SQLiteStore
-        do {
-            store = try SQLiteStore(directory: data)
-        } catch {
-            throw ValidationError("--data \(data): \(error)")
-        }
         let metrics = Metrics()
         var loaded: [GenericRule] = []
         if let rules {
@@ -58,6 +52,12 @@ struct MozDefReceiver: AsyncParsableCommand {
             } catch {
                 throw ValidationError("--rules: \(error.description)")
             }
+        }
+        let store: SQLiteStore
+        do {
+            store = try SQLiteStore(directory: data)
+        } catch {
+            throw ValidationError("--data \(data): \(error)")
         }
         let engine = RuleEngine(rules: loaded, store: store, metrics: metrics)
         let name = mozdefHostname ?? ProcessInfo.processInfo.hostName
