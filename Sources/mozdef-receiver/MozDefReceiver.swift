@@ -82,6 +82,21 @@ struct MozDefReceiver: AsyncParsableCommand {
             try await Self.ingest(request, .custom(context.parameters.get("app") ?? ""), ingest)
         }
         router.post("_bulk") { request, _ in try await Self.ingest(request, .bulk, ingest) }
+        // A known path with a method it does not take: 405 with Allow, as loginput answers.
+        let allowed: [(RouterPath, String, [HTTPRequest.Method])] = [
+            ("events", "POST, PUT", [.get, .delete, .patch]), ("nxlog", "POST, PUT", [.get, .delete, .patch]),
+            ("cef", "POST, PUT", [.get, .delete, .patch]), ("custom/:app", "POST, PUT", [.get, .delete, .patch]),
+            ("_bulk", "POST", [.get, .put, .delete, .patch]), ("status", "GET", [.post, .put, .delete, .patch]),
+            ("test", "GET", [.post, .put, .delete, .patch]),
+        ]
+        for (path, allow, methods) in allowed {
+            for m in methods {
+                router.on(path, method: m) { _, _ in
+                    Response(status: .methodNotAllowed, headers: [.allow: allow, .contentType: "application/json"],
+                             body: .init(byteBuffer: ByteBuffer(string: Self.errorJSON("method not allowed; use \(allow)"))))
+                }
+            }
+        }
         router.get("metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(string: metrics.text())))

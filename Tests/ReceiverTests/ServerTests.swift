@@ -106,6 +106,10 @@ import TestSupport
         #expect(status.status == 200 && status.contentType.hasPrefix("application/json"))
         #expect(status.body == #"{"status": "ok", "service": "loginput"}"#)
         #expect(try Self.request("GET", r.base + "/test").status == 200)
+        #expect(try Self.request("GET", r.base + "/events").status == 405)
+        #expect(try Self.request("PUT", r.base + "/_bulk", body: "{}").status == 405)
+        #expect(try Self.request("POST", r.base + "/status", body: "{}").status == 405)
+        #expect(try Self.request("GET", r.base + "/nowhere").status == 404)
 
         // mozdef-ship, one POST per event, as to MozDef's loginput: all 61 stored.
         let sample = Self.repoRoot.appendingPathComponent("samples/syslog/auth.log").path
