@@ -1,4 +1,5 @@
 import CRabbitMQ
+import MozDefEvent
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -132,11 +133,6 @@ public final class AMQPPublisher: EventSink {
         return s
     }
 
-    private static func monotonic() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
-    }
 
     // MARK: EventSink
 
@@ -150,7 +146,7 @@ public final class AMQPPublisher: EventSink {
             try ensureConnected()
             if !waitConfirms(timeoutMs: 1000, atLeastOne: true) { try reconnectAndResend() }
         }
-        lastSettled = Self.monotonic()
+        lastSettled = Clock.monotonicSeconds()
     }
 
     public func sync() throws(LineOutput.WriteError) {}
@@ -162,7 +158,7 @@ public final class AMQPPublisher: EventSink {
     // MARK: publishing
 
     func publish(_ body: UnsafeBufferPointer<UInt8>) throws(LineOutput.WriteError) {
-        if firstPublish == nil { firstPublish = Self.monotonic() }
+        if firstPublish == nil { firstPublish = Clock.monotonicSeconds() }
         unconfirmed.append((0, Array(body)))
         published += 1
         if state == nil {

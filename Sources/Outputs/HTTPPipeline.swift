@@ -1,4 +1,5 @@
 import CCurl
+import MozDefEvent
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -296,15 +297,5 @@ final class HTTPPipeline {
 
     private func lastFailure(from: Int) -> Failed {
         Failed(why: buf.count > from ? "an answer cut short" : "the server closed the connection")
-    }
-}
-
-extension StringProtocol {
-    /// Without leading and trailing spaces and tabs (header values).
-    var trimmingSpaces: String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" { s = s.dropLast() }
-        return String(s)
     }
 }

@@ -1,5 +1,6 @@
 import CCurl
 import CZlib
+import MozDefEvent
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -76,7 +77,7 @@ public final class HTTPSink: EventSink {
     public func write(_ bytes: UnsafeRawBufferPointer) throws(LineOutput.WriteError) {
         try forEachLine(bytes) { line throws(LineOutput.WriteError) in
             if bulk {
-                if batchCount == 0 { batchStarted = Self.monotonic() }
+                if batchCount == 0 { batchStarted = Clock.monotonicSeconds() }
                 batchBody.append(contentsOf: line)
                 batchBody.append(0x0A)
                 batchCount += 1
@@ -87,22 +88,17 @@ public final class HTTPSink: EventSink {
             }
         }
         // A partial batch that has waited long enough goes now, even between flushes.
-        if batchCount > 0, let wait = options.batchWait, Self.monotonic() - batchStarted >= wait { try sendBatch() }
+        if batchCount > 0, let wait = options.batchWait, Clock.monotonicSeconds() - batchStarted >= wait { try sendBatch() }
     }
 
     public var holdFor: Double? {
         guard bulk, batchCount > 0, let wait = options.batchWait else { return nil }
-        let left = batchStarted + wait - Self.monotonic()
+        let left = batchStarted + wait - Clock.monotonicSeconds()
         return left > 0 ? left : nil
     }
 
     private var batchStarted = 0.0
 
-    private static func monotonic() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
-    }
 
     public func flush() throws(LineOutput.WriteError) {
         if batchCount > 0 { try sendBatch() }

@@ -1,3 +1,4 @@
+import MozDefEvent
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -85,16 +86,11 @@ public final class SpoolingSink: EventSink {
         LineOutput.WriteError(name: options.directory, reason: reason)
     }
 
-    private static func monotonic() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
-    }
 
     /// The destination's "give up" test for one attempt: stopping, or failing for too long.
     private func giveUp() -> Bool {
         if stop() { return true }
-        let now = Self.monotonic()
+        let now = Clock.monotonicSeconds()
         guard let t = failingSince else { failingSince = now; return false }
         return now - t >= options.giveUpAfter
     }
@@ -186,7 +182,7 @@ public final class SpoolingSink: EventSink {
         }
         if let failure { throw failure }
         try syncSpool()
-        nextAttempt = Self.monotonic() + backoff
+        nextAttempt = Clock.monotonicSeconds() + backoff
     }
 
     // MARK: spool files
@@ -352,7 +348,7 @@ public final class SpoolingSink: EventSink {
     /// Sends spooled events, oldest first, up to `budget` bytes, if a try is due. On failure
     /// the next try waits longer; when the spool is empty, events go straight out again.
     private func replay(budget: Int) throws(LineOutput.WriteError) {
-        guard spooling, Self.monotonic() >= nextAttempt else { return }
+        guard spooling, Clock.monotonicSeconds() >= nextAttempt else { return }
         var left = budget
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         while let seg = segments.first, left > 0 {
@@ -403,7 +399,7 @@ public final class SpoolingSink: EventSink {
                 try d.flush()
             } catch {
                 inner = nil  // the events stay spooled; a stop just ends the tries
-                nextAttempt = Self.monotonic() + backoff * Double.random(in: 0.8...1.2)
+                nextAttempt = Clock.monotonicSeconds() + backoff * Double.random(in: 0.8...1.2)
                 backoff = min(backoff * 2, 30)
                 return
             }

@@ -44,7 +44,7 @@ public final class Ingest: Sendable {
         return Reply(status: status, json: String(decoding: w.bytes, as: UTF8.self))
     }
 
-    public func handle(_ route: Route, body: [UInt8], now: Timestamp = Timestamp.now()) async -> Reply {
+    public func handle(_ route: Route, body: [UInt8], now: Timestamp = Clock.now()) async -> Reply {
         switch route {
         case .bulk: return await bulk(body, now: now)
         default: break
@@ -139,16 +139,6 @@ public final class Ingest: Sendable {
             })),
         ])))
         return Reply(status: docs.isEmpty ? 400 : 200, json: String(decoding: w.bytes, as: UTF8.self))
-    }
-}
-
-extension Timestamp {
-    /// The current time, microsecond precision.
-    public static func now() -> Timestamp {
-        var t = timespec()
-        clock_gettime(CLOCK_REALTIME, &t)
-        let micros = Int32(t.tv_nsec / 1000)
-        return Timestamp(epochSeconds: Int64(t.tv_sec), nanoseconds: micros * 1000, fractionDigits: 6)
     }
 }
 

@@ -181,12 +181,3 @@ extension JSONObject {
         self.init(members: pairs.map { Member(key: $0.0, value: $0.1) })
     }
 }
-
-extension StringProtocol {
-    var trimmingSpaces: String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" || f == "\n" || f == "\r" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\n" || l == "\r" { s = s.dropLast() }
-        return String(s)
-    }
-}

@@ -40,12 +40,9 @@ public struct GenericRule: Sendable {
             default: throw Failure(description: "\(k): expected a number")
             }
         }
+        let search = try string("search_string")
         do {
-            query = try EventQuery(try string("search_string"))
-        } catch let e as EventQuery.Failure {
-            throw Failure(description: "search_string: \(e)")
-        } catch let e as Failure {
-            throw e
+            query = try EventQuery(search)
         } catch {
             throw Failure(description: "search_string: \(error)")
         }
@@ -128,7 +125,7 @@ public final class RuleEngine: @unchecked Sendable {
     }
 
     /// Runs every rule once; the alerts raised.
-    public func runAll(now: Timestamp = Timestamp.now()) -> [JSONObject] {
+    public func runAll(now: Timestamp = Clock.now()) -> [JSONObject] {
         var raised: [JSONObject] = []
         for r in rules {
             do {

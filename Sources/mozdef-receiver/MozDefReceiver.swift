@@ -108,7 +108,10 @@ struct MozDefReceiver: AsyncParsableCommand {
             } catch {
                 return Self.json(400, Self.errorJSON("q: \(error)"))
             }
-            return try Self.listing(request, "events") { since, limit in try store.events(since: since, limit: limit) { query.matches($0) } }
+            return try Self.listing(request, "events") { since, limit in
+                let r = try store.events(since: since, limit: limit) { query.matches($0) }
+                return (r.total, r.events)
+            }
         }
 
         router.post("api/alerts/run") { _, _ in
@@ -118,7 +121,10 @@ struct MozDefReceiver: AsyncParsableCommand {
             return Self.json(200, String(decoding: w.bytes, as: UTF8.self))
         }
         router.get("api/alerts") { request, _ in
-            try Self.listing(request, "alerts") { since, limit in try store.alerts(since: since, limit: limit) }
+            try Self.listing(request, "alerts") { since, limit in
+                let r = try store.alerts(since: since, limit: limit)
+                return (r.total, r.alerts)
+            }
         }
         router.get("api/rules") { _, _ in
             var w = JSONWriter(capacity: 1024)
@@ -150,7 +156,7 @@ struct MozDefReceiver: AsyncParsableCommand {
     }
 
     /// `{"total":N,"<key>":[...]}` for `?since=&limit=` (default 100, at most 10,000).
-    static func listing(_ request: Request, _ key: String, _ fetch: (Int64?, Int) throws -> (total: Int, events: [JSONObject])) throws -> Response {
+    static func listing(_ request: Request, _ key: String, _ fetch: (Int64?, Int) throws -> (Int, [JSONObject])) throws -> Response {
         let q = request.uri.queryParameters
         let limit = q.get("limit").flatMap { Int($0) } ?? 100
         var since: Int64?
