@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "CMdsSystem", cSettings: [.unsafeFlags(["-gdwarf-4"])]),
         .target(name: "MozDefEvent", dependencies: ["CFastPath"], swiftSettings: hotPath),
         .target(name: "Translators", dependencies: ["MozDefEvent", "CFastPath"], swiftSettings: hotPath),
-        .target(name: "Inputs", dependencies: ["CZlib", "CFastPath", "CMdsSystem"], swiftSettings: hotPath),
+        .target(name: "Inputs", dependencies: ["MozDefEvent", "CZlib", "CFastPath", "CMdsSystem"], swiftSettings: hotPath),
         .target(name: "Outputs", dependencies: ["MozDefEvent", "CCurl", "CRabbitMQ", "CZlib"], swiftSettings: hotPath),
         .target(name: "Pipeline", dependencies: ["MozDefEvent", "Translators", "Inputs", "Outputs", "CMdsSystem"], swiftSettings: hotPath),
         .executableTarget(name: "mozdef-ship", dependencies: [

@@ -65,22 +65,8 @@ public struct ZoneInfo: Sendable, Equatable {
             guard !spec.contains(".."), !spec.hasPrefix("/") else { throw LoadError.unknown(spec) }
             path = zoneinfoDirectory + "/" + spec
         }
-        guard let data = readFile(path) else { throw LoadError.unknown(spec) }
+        guard let data = Files.read(path, limit: 1 << 22) else { throw LoadError.unknown(spec) }
         return try parseTZif(data, name: spec)
-    }
-
-    static func readFile(_ path: String) -> [UInt8]? {
-        guard let f = fopen(path, "rb") else { return nil }
-        defer { fclose(f) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&buf, 1, buf.count, f)
-            if n <= 0 { break }
-            out.append(contentsOf: buf[0..<n])
-            if out.count > 1 << 22 { return nil }
-        }
-        return out
     }
 
     /// Parses TZif v1-v4, preferring the 64-bit block of v2+.

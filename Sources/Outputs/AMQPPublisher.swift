@@ -47,18 +47,18 @@ public final class AMQPPublisher: EventSink {
             }
             if let slash = rest.firstIndex(of: "/") {
                 let path = rest[rest.index(after: slash)...]
-                if !path.isEmpty { guard let v = percentDecode(path) else { return nil }; t.vhost = v }
+                if !path.isEmpty { guard let v = path.percentDecoded else { return nil }; t.vhost = v }
                 rest = rest[..<slash]
             }
             if let at = rest.lastIndex(of: "@") {
                 let cred = rest[..<at]
                 rest = rest[rest.index(after: at)...]
                 if let colon = cred.firstIndex(of: ":") {
-                    guard let u = percentDecode(cred[..<colon]), let p = percentDecode(cred[cred.index(after: colon)...]) else { return nil }
+                    guard let u = cred[..<colon].percentDecoded, let p = cred[cred.index(after: colon)...].percentDecoded else { return nil }
                     t.user = u
                     t.password = p
                 } else {
-                    guard let u = percentDecode(cred) else { return nil }
+                    guard let u = cred.percentDecoded else { return nil }
                     t.user = u
                 }
             }
@@ -69,21 +69,6 @@ public final class AMQPPublisher: EventSink {
             }
             if !rest.isEmpty { t.host = String(rest) }
             return t
-        }
-
-        static func percentDecode(_ s: Substring) -> String? {
-            var out: [UInt8] = []
-            var it = Array(s.utf8)[...]
-            while let c = it.popFirst() {
-                if c == UInt8(ascii: "%") {
-                    guard it.count >= 2, let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16) else { return nil }
-                    out.append(v)
-                    it = it.dropFirst(2)
-                } else {
-                    out.append(c)
-                }
-            }
-            return String(decoding: out, as: UTF8.self)
         }
 
         public var display: String { "\(tls ? "amqps" : "amqp")://\(user)@\(host):\(port)/\(vhost == "/" ? "" : vhost)" }

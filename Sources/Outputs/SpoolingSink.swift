@@ -208,7 +208,7 @@ public final class SpoolingSink: EventSink {
         found.sort()
         // The cursor: "<segment> <offset>"; absent means the start of the oldest segment.
         var cs: Int64 = found.first ?? 0, co: Int64 = 0
-        if let text = Self.readSmallFile(dir + "/cursor") {
+        if let text = Files.text(dir + "/cursor") {
             let parts = text.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int64($0) }
             if parts.count == 2 { cs = parts[0]; co = parts[1] }
         }
@@ -232,15 +232,6 @@ public final class SpoolingSink: EventSink {
             fstat(writeFD, &st)
             writeSize = Int64(st.st_size)
         }
-    }
-
-    static func readSmallFile(_ p: String) -> String? {
-        let fd = open(p, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { return nil }
-        defer { close(fd) }
-        var buf = [UInt8](repeating: 0, count: 256)
-        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, 256) }
-        return n > 0 ? String(decoding: buf[..<n], as: UTF8.self) : nil
     }
 
     /// Bytes and lines of a segment from `offset`.

@@ -1,3 +1,4 @@
+import MozDefEvent
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -51,7 +52,7 @@ public struct CheckpointStore: Sendable {
     public static func load(directory: String) throws(StateError) -> CheckpointStore {
         var store = CheckpointStore(directory: directory)
         let path = store.path
-        guard let text = readSmallFile(path) else {
+        guard let text = Files.text(path) else {
             if errno == ENOENT { return store }
             throw StateError(path: path, line: 0, reason: String(cString: strerror(errno)))
         }
@@ -66,7 +67,7 @@ public struct CheckpointStore: Sendable {
             let parts = raw.split(separator: " ", maxSplits: 6, omittingEmptySubsequences: false)
             guard parts.count == 7, let dev = UInt64(parts[0]), let ino = UInt64(parts[1]),
                   let hash = UInt64(parts[2], radix: 16), let hlen = Int(parts[3]), hlen >= 0, hlen <= FileHead.size,
-                  let off = Int64(parts[4]), off >= 0, let seen = Int64(parts[5]), let p = unescape(parts[6]), !p.isEmpty
+                  let off = Int64(parts[4]), off >= 0, let seen = Int64(parts[5]), let p = parts[6].percentDecoded, !p.isEmpty
             else { throw StateError(path: path, line: lineNo, reason: "expected 'device inode headhash headlength offset seen path'") }
             store.entries.append(Checkpoint(path: p, device: dev, inode: ino, head: FileHead(hash: hash, length: hlen), offset: off, seen: seen))
         }
@@ -119,36 +120,6 @@ public struct CheckpointStore: Sendable {
             }
         }
         return out
-    }
-
-    static func unescape(_ s: Substring) -> String? {
-        var bytes: [UInt8] = []
-        var it = Array(s.utf8)[...]
-        while let c = it.popFirst() {
-            if c == UInt8(ascii: "%") {
-                guard it.count >= 2, let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16) else { return nil }
-                bytes.append(v)
-                it = it.dropFirst(2)
-            } else {
-                bytes.append(c)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    static func readSmallFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; return nil }
-            if n == 0 { break }
-            out.append(contentsOf: buf[0..<n])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }
 

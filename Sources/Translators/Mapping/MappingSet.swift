@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import MozDefEvent
 
 /// The compiled mapping of every format: the built-in ones, or a directory's files
 /// (`--mappings DIR`: `<format>.map` replaces that format's built-in mapping).
@@ -34,7 +35,7 @@ public struct MappingSet: Sendable {
                 guard let f = InputFormat(rawValue: format), InputFormat.mapped.contains(f) else {
                     throw MappingFile.Error(file: path, line: 0, reason: "no such format '\(format)' (expected one of \(InputFormat.mapped.map(\.rawValue).joined(separator: ", ")))")
                 }
-                guard let text = readFile(path) else {
+                guard let text = Files.text(path) else {
                     throw MappingFile.Error(file: path, line: 0, reason: "cannot read the file")
                 }
                 out[f] = try Mapping(MappingFile(parsing: text, name: path))
@@ -59,19 +60,5 @@ public struct MappingSet: Sendable {
             if name != "." && name != ".." { names.append(name) }
         }
         return names
-    }
-
-    static func readFile(_ path: String) -> String? {
-        guard let f = fopen(path, "rb") else { return nil }
-        defer { fclose(f) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buf.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
-            if n == 0 { break }
-            out.append(contentsOf: buf[0..<n])
-        }
-        if ferror(f) != 0 { return nil }
-        return String(decoding: out, as: UTF8.self)
     }
 }
