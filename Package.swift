@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // The receiver's HTTP server; mozdef-ship does not link it.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // C libraries from Debian's -dev packages, with typed shims for variadics and macros.
@@ -50,10 +51,12 @@ let package = Package(
         ], swiftSettings: hotPath),
 
         // The bundled server: normalization, store and routes in Receiver, HTTP in the executable.
-        .target(name: "Receiver", dependencies: ["MozDefEvent", "CSQLite"]),
+        .target(name: "Receiver", dependencies: ["MozDefEvent", "Outputs", "CRabbitMQ", "CSQLite"]),
         .executableTarget(name: "mozdef-receiver", dependencies: [
-            "Receiver", "MozDefEvent",
+            "Receiver", "MozDefEvent", "Outputs",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -37,11 +37,12 @@ static inline amqp_rpc_reply_t mds_amqp_login_plain(amqp_connection_state_t stat
     return amqp_login(state, vhost, channel_max, frame_max, heartbeat,
                       AMQP_SASL_METHOD_PLAIN, user, password);
 }
-// MozDef's contract: a durable direct exchange, and a durable queue bound to it (so events
-// published before any consumer exists are kept, not dropped by the broker).
-static inline int mds_amqp_declare(amqp_connection_state_t s, const char *exchange, const char *queue,
-                                   const char *routing_key) {
-    amqp_exchange_declare(s, 1, amqp_cstring_bytes(exchange), amqp_cstring_bytes("direct"), 0, 1, 0, 0, amqp_empty_table);
+// MozDef's contract: a durable exchange (direct for events, topic for alerts), and a durable
+// queue bound to it (so events published before any consumer exists are kept, not dropped by
+// the broker).
+static inline int mds_amqp_declare(amqp_connection_state_t s, const char *exchange, const char *type,
+                                   const char *queue, const char *routing_key) {
+    amqp_exchange_declare(s, 1, amqp_cstring_bytes(exchange), amqp_cstring_bytes(type), 0, 1, 0, 0, amqp_empty_table);
     if (amqp_get_rpc_reply(s).reply_type != AMQP_RESPONSE_NORMAL) return -1;
     if (queue && *queue) {
         amqp_queue_declare(s, 1, amqp_cstring_bytes(queue), 0, 1, 0, 0, amqp_empty_table);
@@ -97,6 +98,42 @@ static inline int mds_amqp_next_confirm(amqp_connection_state_t s, int timeout_m
     default:
         return 3;
     }
+}
+
+// A consumer on MozDef's queue: the exchange (direct, durable) and queue (durable) declared
+// and bound as MozDef's workers do, at most `prefetch` unacknowledged deliveries, manual acks.
+// 0, or -1..-5 naming the step that failed.
+static inline int mds_amqp_consume_setup(amqp_connection_state_t s, const char *exchange, const char *queue,
+                                         const char *routing_key, uint16_t prefetch) {
+    amqp_exchange_declare(s, 1, amqp_cstring_bytes(exchange), amqp_cstring_bytes("direct"), 0, 1, 0, 0, amqp_empty_table);
+    if (amqp_get_rpc_reply(s).reply_type != AMQP_RESPONSE_NORMAL) return -1;
+    amqp_queue_declare(s, 1, amqp_cstring_bytes(queue), 0, 1, 0, 0, amqp_empty_table);
+    if (amqp_get_rpc_reply(s).reply_type != AMQP_RESPONSE_NORMAL) return -2;
+    amqp_queue_bind(s, 1, amqp_cstring_bytes(queue), amqp_cstring_bytes(exchange), amqp_cstring_bytes(routing_key), amqp_empty_table);
+    if (amqp_get_rpc_reply(s).reply_type != AMQP_RESPONSE_NORMAL) return -3;
+    amqp_basic_qos(s, 1, 0, prefetch, 0);
+    if (amqp_get_rpc_reply(s).reply_type != AMQP_RESPONSE_NORMAL) return -4;
+    amqp_basic_consume(s, 1, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
+    if (amqp_get_rpc_reply(s).reply_type != AMQP_RESPONSE_NORMAL) return -5;
+    return 0;
+}
+
+// The next delivery into *env, waiting at most timeout_ms (0: only what has arrived).
+// 1: a delivery (free it with amqp_destroy_envelope), 0: none yet, -1: the connection is gone.
+static inline int mds_amqp_next_delivery(amqp_connection_state_t s, int timeout_ms, amqp_envelope_t *env) {
+    struct timeval tv;
+    tv.tv_sec = timeout_ms / 1000;
+    tv.tv_usec = (timeout_ms % 1000) * 1000;
+    amqp_maybe_release_buffers(s);
+    amqp_rpc_reply_t r = amqp_consume_message(s, env, &tv, 0);
+    if (r.reply_type == AMQP_RESPONSE_NORMAL) return 1;
+    if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && r.library_error == AMQP_STATUS_TIMEOUT) return 0;
+    if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
+        // A frame other than a delivery (a heartbeat, a basic.return): read and skip it.
+        amqp_frame_t f;
+        if (amqp_simple_wait_frame_noblock(s, &f, &tv) == AMQP_STATUS_OK) return 0;
+    }
+    return -1;
 }
 
 // AMQP_PROTOCOL_VERSION_* are macros over several tokens in some versions.

@@ -19,6 +19,8 @@ public final class AMQPPublisher: EventSink {
         public var password = "guest"
         public var vhost = "/"
         public var exchange = "eventtask"
+        /// `direct` for events (MozDef's eventtask), `topic` for alerts.
+        public var exchangeType = "direct"
         public var routingKey = "eventtask"
         /// Declared durable and bound, as MozDef's loginput and workers do; empty: none.
         public var queue = "eventtask"
@@ -261,36 +263,12 @@ public final class AMQPPublisher: EventSink {
 
     /// nil when connected, else why not.
     private func connect() -> String? {
-        guard let s = amqp_new_connection() else { return "cannot allocate a connection" }
-        let socket: OpaquePointer?
-        if target.tls {
-            var err: Int32 = 0
-            socket = mds_amqp_tls_socket(s, target.caCert, target.insecure ? 0 : 1, target.clientCert, target.clientKey, &err)
-            if socket == nil {
-                amqp_destroy_connection(s)
-                return "cannot set up TLS: " + String(cString: amqp_error_string2(err))
-            }
-        } else {
-            socket = amqp_tcp_socket_new(s)
-            if socket == nil { amqp_destroy_connection(s); return "cannot create a TCP socket" }
+        let s: amqp_connection_state_t
+        switch Self.openChannel(target) {
+        case .success(let c): s = c
+        case .failure(let why): return why.description
         }
-        var tv = timeval(tv_sec: 5, tv_usec: 0)
-        let rc = amqp_socket_open_noblock(socket, target.host, Int32(target.port), &tv)
-        guard rc == AMQP_STATUS_OK.rawValue else {
-            amqp_destroy_connection(s)
-            return String(cString: amqp_error_string2(rc))
-        }
-        let reply = mds_amqp_login_plain(s, target.vhost, 0, 131_072, 0, target.user, target.password)
-        guard reply.reply_type == AMQP_RESPONSE_NORMAL else {
-            amqp_destroy_connection(s)
-            return "login failed"
-        }
-        amqp_channel_open(s, 1)
-        guard amqp_get_rpc_reply(s).reply_type == AMQP_RESPONSE_NORMAL else {
-            amqp_destroy_connection(s)
-            return "cannot open a channel"
-        }
-        let d = mds_amqp_declare(s, target.exchange, target.queue, target.routingKey)
+        let d = mds_amqp_declare(s, target.exchange, target.exchangeType, target.queue, target.routingKey)
         guard d == 0 else {
             amqp_destroy_connection(s)
             return d == -1 ? "cannot declare exchange \(target.exchange)" : d == -4 ? "publisher confirms refused" : "cannot declare or bind queue \(target.queue)"
@@ -301,6 +279,36 @@ public final class AMQPPublisher: EventSink {
         if connectedOnce { reconnects += 1 }
         connectedOnce = true
         return nil
+    }
+
+    public struct ConnectError: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    /// A logged-in connection with channel 1 open (TCP or TLS as `target` says).
+    public static func openChannel(_ target: Target) -> Result<amqp_connection_state_t, ConnectError> {
+        guard let s = amqp_new_connection() else { return .failure(ConnectError(description: "cannot allocate a connection")) }
+        func fail(_ why: String) -> Result<amqp_connection_state_t, ConnectError> {
+            amqp_destroy_connection(s)
+            return .failure(ConnectError(description: why))
+        }
+        let socket: OpaquePointer?
+        if target.tls {
+            var err: Int32 = 0
+            socket = mds_amqp_tls_socket(s, target.caCert, target.insecure ? 0 : 1, target.clientCert, target.clientKey, &err)
+            if socket == nil { return fail("cannot set up TLS: " + String(cString: amqp_error_string2(err))) }
+        } else {
+            socket = amqp_tcp_socket_new(s)
+            if socket == nil { return fail("cannot create a TCP socket") }
+        }
+        var tv = timeval(tv_sec: 5, tv_usec: 0)
+        let rc = amqp_socket_open_noblock(socket, target.host, Int32(target.port), &tv)
+        guard rc == AMQP_STATUS_OK.rawValue else { return fail(String(cString: amqp_error_string2(rc))) }
+        let reply = mds_amqp_login_plain(s, target.vhost, 0, 131_072, 0, target.user, target.password)
+        guard reply.reply_type == AMQP_RESPONSE_NORMAL else { return fail("login failed") }
+        amqp_channel_open(s, 1)
+        guard amqp_get_rpc_reply(s).reply_type == AMQP_RESPONSE_NORMAL else { return fail("cannot open a channel") }
+        return .success(s)
     }
 
     private func disconnect() {

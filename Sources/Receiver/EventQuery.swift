@@ -90,10 +90,14 @@ public struct EventQuery: Sendable {
             if ch == "|", i + 1 < c.count, c[i + 1] == "|" { out.append(Token(kind: .or, text: "||")); i += 2; continue }
             let w = word()
             if i < c.count, c[i] == ":" {
-                // field:value, field:"phrase", field:[a TO b], field:(group) is not taken.
+                // field:value, field:"phrase", field:[a TO b], field:(a OR b): the field applies
+                // to every term of the group.
                 i += 1
                 guard !w.isEmpty else { throw Failure(description: "a ':' without a field") }
-                if i < c.count, c[i] == "\"" {
+                if i < c.count, c[i] == "(" {
+                    out.append(Token(kind: .open, text: "(", field: w))
+                    i += 1
+                } else if i < c.count, c[i] == "\"" {
                     out.append(Token(kind: .phrase, text: try quoted(), field: w))
                 } else if i < c.count, c[i] == "[" || c[i] == "{" {
                     guard let end = c[i...].firstIndex(where: { $0 == "]" || $0 == "}" }) else { throw Failure(description: "a range is not closed") }
@@ -121,6 +125,8 @@ public struct EventQuery: Sendable {
 
     struct Parser {
         var tokens: [Token]
+        /// The field of a bare term: summary, or the field of an enclosing `field:( )`.
+        var defaultField = "summary"
         var i = 0
 
         mutating func or() throws(Failure) -> Node {
@@ -149,16 +155,19 @@ public struct EventQuery: Sendable {
             case .not, .minus: return .not(try unary())
             case .plus: return try unary()
             case .open:
+                let outer = defaultField
+                if let f = t.field { defaultField = f }
                 let n = try or()
+                defaultField = outer
                 guard i < tokens.count, tokens[i].kind == .close else { throw Failure(description: "a '(' is not closed") }
                 i += 1
                 return n
             case .word, .phrase:
-                let field = t.field ?? "summary"
+                let field = t.field ?? defaultField
                 if field == "_exists_" { return .exists(t.text) }
                 return .term(field: field, value: t.text, phrase: t.kind == .phrase)
             case .range:
-                return try range(t.field ?? "summary", t.text)
+                return try range(t.field ?? defaultField, t.text)
             case .close, .and, .or:
                 throw Failure(description: "unexpected '\(t.text)'")
             }

@@ -50,31 +50,12 @@ public final class Ingest: Sendable {
         default: break
         }
         metrics.received(route.name, 1)
-        let doc: JSONValue
-        do {
-            doc = try body.withUnsafeBufferPointer { b throws(JSONReadError) in try JSONReader.parse(b) }
-        } catch {
-            metrics.rejected(route.name, 1)
-            return Self.error(400, body.isEmpty ? "empty body: expected a JSON object" : "not JSON: \(error)")
-        }
-        guard case .object(var o) = doc else {
-            metrics.rejected(route.name, 1)
-            return Self.error(400, "expected a JSON object")
-        }
-        switch route {
-        case .events, .nxlog: o.set("endpoint", "events")
-        case .cef: o.set("endpoint", "cef")
-        case .custom(let app):
-            o.set("endpoint", .string(app))
-            o.set("customendpoint", true)
-        case .bulk: break
-        }
         let stored: JSONObject
-        do {
-            stored = try normalizer.normalize(o, now: now)
-        } catch {
+        switch document(body, route: route, now: now) {
+        case .success(let d): stored = d
+        case .failure(let why):
             metrics.rejected(route.name, 1)
-            return Self.error(400, error.description)
+            return Self.error(400, why.description)
         }
         do {
             try await store.insert([StoredEvent(stored, received: now)])
@@ -84,6 +65,36 @@ public final class Ingest: Sendable {
         }
         metrics.stored(route.name, 1)
         return Reply(status: 200, json: nil)
+    }
+
+    public struct Refusal: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The stored form of one posted document: parsed, marked with the route's `endpoint` as
+    /// loginput does (`nil`: a message from the eventtask queue, stored as MozDef's worker
+    /// would), and normalized.
+    public func document(_ body: [UInt8], route: Route?, now: Timestamp) -> Result<JSONObject, Refusal> {
+        let doc: JSONValue
+        do {
+            doc = try body.withUnsafeBufferPointer { b throws(JSONReadError) in try JSONReader.parse(b) }
+        } catch {
+            return .failure(Refusal(description: body.isEmpty ? "empty body: expected a JSON object" : "not JSON: \(error)"))
+        }
+        guard case .object(var o) = doc else { return .failure(Refusal(description: "expected a JSON object")) }
+        switch route {
+        case .events?, .nxlog?: o.set("endpoint", "events")
+        case .cef?: o.set("endpoint", "cef")
+        case .custom(let app)?:
+            o.set("endpoint", .string(app))
+            o.set("customendpoint", true)
+        case .bulk?, nil: break
+        }
+        do {
+            return .success(try normalizer.normalize(o, now: now))
+        } catch {
+            return .failure(Refusal(description: error.description))
+        }
     }
 
     /// `/_bulk`: a JSON array, or NDJSON. Elasticsearch action lines (an object with an

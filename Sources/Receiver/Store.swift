@@ -11,10 +11,12 @@ public protocol EventStore: Sendable {
     /// Deletes events received before `before` (microseconds since the epoch); how many.
     func expire(before: Int64) throws -> Int
     /// Events whose event time or receipt time is at or after `since` (µs), with their ids,
-    /// oldest first, that `rule` has not used yet.
-    func window(since: Int64, unusedBy rule: String) throws -> [(id: Int64, doc: JSONObject)]
-    /// Stores an alert and marks its events as used by `rule`, in one transaction.
-    func insertAlert(_ alert: JSONObject, utc: Int64, rule: String, events: [Int64]) throws
+    /// oldest first, that `rule` (when given) has not used yet.
+    func window(since: Int64, unusedBy rule: String?) throws -> [(id: Int64, doc: JSONObject)]
+    /// Stores an alert and marks its events as used by `rule`, in one transaction; its id.
+    func insertAlert(_ alert: JSONObject, utc: Int64, rule: String, events: [Int64]) throws -> Int64
+    /// When `rule` last raised an alert (µs), if it has.
+    func lastAlert(rule: String) throws -> Int64?
     /// Alerts raised at or after `since`, newest first.
     func alerts(since: Int64?, limit: Int) throws -> (total: Int, alerts: [JSONObject])
 }
@@ -51,10 +53,14 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
 /// request waits for the transaction that holds its events.
 public final class SQLiteStore: EventStore, @unchecked Sendable {
     private let db: OpaquePointer
+    /// Queries read through their own connection: in WAL mode a reader never waits for the
+    /// writer, so a long rule run does not hold up ingest.
+    private let reader: OpaquePointer
+    private let readLock = NSLock()
     private let lock = NSCondition()
     private var queue: [(docs: [StoredEvent], done: CheckedContinuation<Void, Error>)] = []
     private var writer: Thread?
-    /// Serialises readers and the writer on the one connection.
+    /// Serialises the writer thread and alert inserts on the writing connection.
     private let dbLock = NSLock()
     public private(set) var commits = 0
 
@@ -66,7 +72,7 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
             throw StoreError(description: "\(path): cannot open: \(h.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory")")
         }
         db = h
-        try exec("""
+        try Self.exec(h, """
             PRAGMA journal_mode=WAL;
             PRAGMA synchronous=FULL;
             CREATE TABLE IF NOT EXISTS events (
@@ -86,11 +92,17 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
                 rule TEXT NOT NULL,
                 doc TEXT NOT NULL);
             CREATE INDEX IF NOT EXISTS alerts_utc ON alerts(utc);
+            CREATE INDEX IF NOT EXISTS alerts_rule ON alerts(rule, utc);
             CREATE TABLE IF NOT EXISTS rule_events (
                 rule TEXT NOT NULL,
                 event INTEGER NOT NULL,
                 PRIMARY KEY (rule, event)) WITHOUT ROWID;
             """)
+        var r: OpaquePointer?
+        guard sqlite3_open_v2(path, &r, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, nil) == SQLITE_OK, let r else {
+            throw StoreError(description: "\(path): cannot open for reading: \(r.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory")")
+        }
+        reader = r
         // The writer keeps the store alive: it lives as long as the process.
         let t = Thread { self.writeLoop() }
         t.name = "sqlite-writer"
@@ -98,9 +110,14 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
         t.start()
     }
 
-    deinit { sqlite3_close_v2(db) }
+    deinit {
+        sqlite3_close_v2(reader)
+        sqlite3_close_v2(db)
+    }
 
-    private func exec(_ sql: String) throws {
+    private func exec(_ sql: String) throws { try Self.exec(db, sql) }
+
+    private static func exec(_ db: OpaquePointer, _ sql: String) throws {
         var err: UnsafeMutablePointer<CChar>?
         if sqlite3_exec(db, sql, nil, nil, &err) != SQLITE_OK {
             let m = err.map { String(cString: $0) } ?? "error"
@@ -178,11 +195,11 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
     /// The documents (column 0) of a query bound to `since` that `match` accepts: how many,
     /// and the first `limit` of them.
     private func documents(_ sql: String, since: Int64?, limit: Int, match: (JSONObject) -> Bool) throws -> (total: Int, events: [JSONObject]) {
-        dbLock.lock()
-        defer { dbLock.unlock() }
+        readLock.lock()
+        defer { readLock.unlock() }
         var stmt: OpaquePointer?
-        guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK else {
-            throw StoreError(description: "sqlite: \(String(cString: sqlite3_errmsg(db)))")
+        guard sqlite3_prepare_v2(reader, sql, -1, &stmt, nil) == SQLITE_OK else {
+            throw StoreError(description: "sqlite: \(String(cString: sqlite3_errmsg(reader)))")
         }
         defer { sqlite3_finalize(stmt) }
         sqlite3_bind_int64(stmt, 1, since ?? Int64.min)
@@ -213,20 +230,20 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
         return Int(sqlite3_changes(db))
     }
 
-    public func window(since: Int64, unusedBy rule: String) throws -> [(id: Int64, doc: JSONObject)] {
-        dbLock.lock()
-        defer { dbLock.unlock() }
+    public func window(since: Int64, unusedBy rule: String?) throws -> [(id: Int64, doc: JSONObject)] {
+        readLock.lock()
+        defer { readLock.unlock() }
         var stmt: OpaquePointer?
-        let sql = """
+        let sql = rule == nil ? "SELECT id, doc FROM events WHERE (utc >= ?1 OR received >= ?1) ORDER BY id" : """
             SELECT id, doc FROM events WHERE (utc >= ?1 OR received >= ?1)
             AND NOT EXISTS (SELECT 1 FROM rule_events r WHERE r.rule = ?2 AND r.event = events.id) ORDER BY id
             """
-        guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK else {
-            throw StoreError(description: "sqlite: \(String(cString: sqlite3_errmsg(db)))")
+        guard sqlite3_prepare_v2(reader, sql, -1, &stmt, nil) == SQLITE_OK else {
+            throw StoreError(description: "sqlite: \(String(cString: sqlite3_errmsg(reader)))")
         }
         defer { sqlite3_finalize(stmt) }
         sqlite3_bind_int64(stmt, 1, since)
-        mds_sqlite_bind_text(stmt, 2, rule, Int32(rule.utf8.count))
+        if let rule { mds_sqlite_bind_text(stmt, 2, rule, Int32(rule.utf8.count)) }
         var out: [(Int64, JSONObject)] = []
         while sqlite3_step(stmt) == SQLITE_ROW {
             let id = sqlite3_column_int64(stmt, 0)
@@ -237,7 +254,7 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
         return out
     }
 
-    public func insertAlert(_ alert: JSONObject, utc: Int64, rule: String, events: [Int64]) throws {
+    public func insertAlert(_ alert: JSONObject, utc: Int64, rule: String, events: [Int64]) throws -> Int64 {
         dbLock.lock()
         defer { dbLock.unlock() }
         try exec("BEGIN IMMEDIATE")
@@ -251,6 +268,7 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
                     b.withMemoryRebound(to: CChar.self) { c in _ = mds_sqlite_bind_text(stmt, 3, c.baseAddress, Int32(c.count)) }
                 }
             }
+            let id = sqlite3_last_insert_rowid(db)
             for e in events {
                 try run("INSERT OR IGNORE INTO rule_events(rule, event) VALUES (?,?)") { stmt in
                     mds_sqlite_bind_text(stmt, 1, rule, Int32(rule.utf8.count))
@@ -258,6 +276,7 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
                 }
             }
             try exec("COMMIT")
+            return id
         } catch {
             try? exec("ROLLBACK")
             throw error
@@ -273,6 +292,19 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
         defer { sqlite3_finalize(stmt) }
         bind(stmt)
         guard sqlite3_step(stmt) == SQLITE_DONE else { throw StoreError(description: "sqlite: \(String(cString: sqlite3_errmsg(db)))") }
+    }
+
+    public func lastAlert(rule: String) throws -> Int64? {
+        readLock.lock()
+        defer { readLock.unlock() }
+        var stmt: OpaquePointer?
+        guard sqlite3_prepare_v2(reader, "SELECT max(utc) FROM alerts WHERE rule = ?", -1, &stmt, nil) == SQLITE_OK else {
+            throw StoreError(description: "sqlite: \(String(cString: sqlite3_errmsg(reader)))")
+        }
+        defer { sqlite3_finalize(stmt) }
+        mds_sqlite_bind_text(stmt, 1, rule, Int32(rule.utf8.count))
+        guard sqlite3_step(stmt) == SQLITE_ROW, sqlite3_column_type(stmt, 0) != SQLITE_NULL else { return nil }
+        return sqlite3_column_int64(stmt, 0)
     }
 
     public func alerts(since: Int64?, limit: Int) throws -> (total: Int, alerts: [JSONObject]) {

@@ -7,133 +7,7 @@ import TestSupport
 /// loopback started here), checked by consuming with pika, a peer that is not ours.
 @Suite(.serialized) struct AMQPTests {
     /// A private broker for one test: its own ports and data directory.
-    final class Broker {
-        let dir: TemporaryDirectory
-        let port: Int
-        var url: String { "amqp://guest:guest@127.0.0.1:\(port)/" }
-
-        init() throws {
-            dir = try TemporaryDirectory(prefix: "rabbitmq")
-            chmod(dir.url.path, 0o755)
-            // AMQP port; the script derives the epmd (+10000) and distribution (+20000) ports.
-            port = 21000 + Int(getpid() % 4000) + Int.random(in: 0..<500)
-            try makeCertificates()
-            try run("start")
-        }
-
-        /// TLS on port + 1 (see scripts/rabbitmq-private), with a CA made here by openssl.
-        var tlsPort: Int { port + 1 }
-        var caFile: String { dir.path("node/tls/ca.pem") }
-
-        func makeCertificates() throws {
-            let tls = dir.path("node/tls")
-            try FileManager.default.createDirectory(atPath: tls, withIntermediateDirectories: true)
-            try Data("subjectAltName=DNS:localhost\n".utf8).write(to: URL(fileURLWithPath: tls + "/ext.cnf"))
-            for args in [
-                ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=mozdef-ship test CA"],
-                ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"],
-                ["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem",
-                 "-days", "2", "-extfile", "ext.cnf"],
-            ] {
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-                p.arguments = args
-                p.currentDirectoryURL = URL(fileURLWithPath: tls)
-                p.standardError = FileHandle.nullDevice
-                p.standardOutput = FileHandle.nullDevice
-                try p.run()
-                p.waitUntilExit()
-                #expect(p.terminationStatus == 0, "openssl \(args[0]) failed")
-            }
-        }
-
-        /// posix_spawn + waitpid: Foundation's Process never saw this script exit (the broker it
-        /// starts detaches into its own session), so it is not used here.
-        func run(_ what: String) throws {
-            let script = Binary.repoRoot.appendingPathComponent("scripts/rabbitmq-private").path
-            let args = [script, what, dir.path("node"), String(port)]
-            var cargs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
-            defer { for a in cargs { free(a) } }
-            var pid: pid_t = 0
-            // The test runner blocks signals in its threads; the broker must get SIGTERM.
-            var attr = posix_spawnattr_t()
-            posix_spawnattr_init(&attr)
-            defer { posix_spawnattr_destroy(&attr) }
-            var none = sigset_t()
-            sigemptyset(&none)
-            posix_spawnattr_setsigmask(&attr, &none)
-            posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK))
-            let rc = posix_spawn(&pid, script, nil, &attr, &cargs, environ)
-            #expect(rc == 0, "cannot start \(script)")
-            guard rc == 0 else { return }
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            #expect(status == 0, "rabbitmq-private \(what) failed (\(status))")
-        }
-
-        deinit { try? run("stop") }
-
-        struct Message: Decodable {
-            var exchange: String
-            var routing_key: String
-            var content_type: String?
-            var content_encoding: String?
-            var delivery_mode: Int?
-            var body: String
-        }
-
-        /// `count` messages taken from `queue` with librabbitmq's basic.get (no_ack), read
-        /// with its own frame decoder: a second consumer besides pika.
-        func getWithLibrabbitmq(queue: String = "eventtask", count: Int) -> [Message] {
-            guard let s = amqp_new_connection() else { return [] }
-            defer { amqp_destroy_connection(s) }
-            let sock = amqp_tcp_socket_new(s)
-            guard amqp_socket_open(sock, "127.0.0.1", Int32(port)) == AMQP_STATUS_OK.rawValue,
-                  mds_amqp_login_plain(s, "/", 0, 131_072, 0, "guest", "guest").reply_type == AMQP_RESPONSE_NORMAL else { return [] }
-            amqp_channel_open(s, 1)
-            func text(_ b: amqp_bytes_t) -> String {
-                String(decoding: UnsafeRawBufferPointer(start: b.bytes, count: b.len), as: UTF8.self)
-            }
-            var out: [Message] = []
-            var empty = 0
-            while out.count < count && empty < 100 {
-                let r = amqp_basic_get(s, 1, amqp_cstring_bytes(queue), 1)
-                guard r.reply_type == AMQP_RESPONSE_NORMAL else { break }
-                guard r.reply.id == AMQP_BASIC_GET_OK_METHOD else { empty += 1; usleep(50_000); continue }
-                let ok = r.reply.decoded.assumingMemoryBound(to: amqp_basic_get_ok_t.self).pointee
-                let exchange = text(ok.exchange), routingKey = text(ok.routing_key)
-                var m = amqp_message_t()
-                guard amqp_read_message(s, 1, &m, 0).reply_type == AMQP_RESPONSE_NORMAL else { break }
-                let p = m.properties
-                let flags = p._flags
-                out.append(Message(exchange: exchange, routing_key: routingKey,
-                                   content_type: flags & amqp_flags_t(AMQP_BASIC_CONTENT_TYPE_FLAG) != 0 ? text(p.content_type) : nil,
-                                   content_encoding: flags & amqp_flags_t(AMQP_BASIC_CONTENT_ENCODING_FLAG) != 0 ? text(p.content_encoding) : nil,
-                                   delivery_mode: flags & amqp_flags_t(AMQP_BASIC_DELIVERY_MODE_FLAG) != 0 ? Int(p.delivery_mode) : nil,
-                                   body: text(m.body)))
-                amqp_destroy_message(&m)
-            }
-            amqp_channel_close(s, 1, Int32(AMQP_REPLY_SUCCESS))
-            amqp_connection_close(s, Int32(AMQP_REPLY_SUCCESS))
-            return out
-        }
-
-        /// Everything in `queue`, consumed by pika until `expected` distinct bodies arrived.
-        func consume(queue: String = "eventtask", expected: Int) throws -> [Message] {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-            p.arguments = [Binary.repoRoot.appendingPathComponent("Tests/Support/amqp_consume.py").path, String(port), queue, String(expected), "90"]
-            let out = Pipe()
-            p.standardOutput = out
-            try p.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            #expect(p.terminationStatus == 0)
-            return try String(decoding: data, as: UTF8.self).split(separator: "\n").map {
-                try JSONDecoder().decode(Message.self, from: Data($0.utf8))
-            }
-        }
-    }
+    typealias Broker = PrivateBroker
 
     static let now = "2026-11-29T00:00:00Z"
 
@@ -262,5 +136,43 @@ import TestSupport
         p.waitUntilExit()
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(stderr.contains("verification failed") && stderr.contains("retrying"), "\(stderr)")
+    }
+}
+
+extension PrivateBroker {
+    /// `count` messages taken from `queue` with librabbitmq's basic.get (no_ack), read
+    /// with its own frame decoder: a second consumer besides pika.
+    func getWithLibrabbitmq(queue: String = "eventtask", count: Int) -> [Message] {
+        guard let s = amqp_new_connection() else { return [] }
+        defer { amqp_destroy_connection(s) }
+        let sock = amqp_tcp_socket_new(s)
+        guard amqp_socket_open(sock, "127.0.0.1", Int32(port)) == AMQP_STATUS_OK.rawValue,
+              mds_amqp_login_plain(s, "/", 0, 131_072, 0, "guest", "guest").reply_type == AMQP_RESPONSE_NORMAL else { return [] }
+        amqp_channel_open(s, 1)
+        func text(_ b: amqp_bytes_t) -> String {
+            String(decoding: UnsafeRawBufferPointer(start: b.bytes, count: b.len), as: UTF8.self)
+        }
+        var out: [Message] = []
+        var empty = 0
+        while out.count < count && empty < 100 {
+            let r = amqp_basic_get(s, 1, amqp_cstring_bytes(queue), 1)
+            guard r.reply_type == AMQP_RESPONSE_NORMAL else { break }
+            guard r.reply.id == AMQP_BASIC_GET_OK_METHOD else { empty += 1; usleep(50_000); continue }
+            let ok = r.reply.decoded.assumingMemoryBound(to: amqp_basic_get_ok_t.self).pointee
+            let exchange = text(ok.exchange), routingKey = text(ok.routing_key)
+            var m = amqp_message_t()
+            guard amqp_read_message(s, 1, &m, 0).reply_type == AMQP_RESPONSE_NORMAL else { break }
+            let p = m.properties
+            let flags = p._flags
+            out.append(Message(exchange: exchange, routing_key: routingKey,
+                               content_type: flags & amqp_flags_t(AMQP_BASIC_CONTENT_TYPE_FLAG) != 0 ? text(p.content_type) : nil,
+                               content_encoding: flags & amqp_flags_t(AMQP_BASIC_CONTENT_ENCODING_FLAG) != 0 ? text(p.content_encoding) : nil,
+                               delivery_mode: flags & amqp_flags_t(AMQP_BASIC_DELIVERY_MODE_FLAG) != 0 ? Int(p.delivery_mode) : nil,
+                               body: text(m.body)))
+            amqp_destroy_message(&m)
+        }
+        amqp_channel_close(s, 1, Int32(AMQP_REPLY_SUCCESS))
+        amqp_connection_close(s, Int32(AMQP_REPLY_SUCCESS))
+        return out
     }
 }

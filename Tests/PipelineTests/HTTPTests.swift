@@ -246,7 +246,7 @@ import TestSupport
         let dir = try TemporaryDirectory(prefix: "http")
         let port = try Self.freePort(dir)
         let spool = dir.path("spool"), log = dir.path("app.log")
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         func appendLines(_ r: Range<Int>) throws { try Self.append(log, "T", r) }
         func startTail() throws -> Process {
             let p = Process()
@@ -287,7 +287,7 @@ import TestSupport
         let dir = try TemporaryDirectory(prefix: "http")
         let server = try Server(dir)
         let log = dir.path("app.log")
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         func appendLines(_ r: Range<Int>) throws { try Self.append(log, "W", r) }
         let p = Process()
         p.executableURL = Binary.url

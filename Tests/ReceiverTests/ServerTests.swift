@@ -189,8 +189,8 @@ import TestSupport
         #expect(all?["total"] as? Int == 1)
     }
 
-    /// The sample rules (MozDef generic-rule JSON) on MozDef's own black-box cases: an alert
-    /// when the threshold is reached, none below it, none twice for the same events.
+    /// The sample rules over one receiver: an alert when the threshold is reached, none below
+    /// it, none twice for the same events; the rule listing and the alert counters.
     @Test func sampleRulesRaiseAlertsOnce() throws {
         let dir = try TemporaryDirectory(prefix: "receiver")
         let r = try Receiver(data: dir.path("data"), extra: ["--rules", Self.repoRoot.appendingPathComponent("samples/rules").path])
@@ -209,7 +209,7 @@ import TestSupport
         var alerts = try run()
         #expect(alerts.count == 1)
         let a = alerts.first
-        #expect(a?["summary"] as? String == "ssh bruteforce attempts (10): 1.2.3.4 [exhostname]")
+        #expect(a?["summary"] as? String == "10 ssh bruteforce attempts by 1.2.3.4 exhostname (10 hits)")
         #expect(a?["category"] as? String == "bruteforce" && a?["severity"] as? String == "NOTICE" && a?["tags"] as? [String] == ["ssh"])
         #expect((a?["events"] as? [[String: Any]])?.count == 10)
         #expect(a?["classname"] as? String == "AlertGenericLoader:bruteforce_ssh" && a?["notify_mozdefbot"] as? Bool == false)
@@ -220,14 +220,18 @@ import TestSupport
         try post(#"{"category":"syslog","summary":"device veth12 entered promiscuous mode","hostname":"docker.host","details":{"program":"kernel"}}"#)
         alerts = try run()
         let summaries = Set(alerts.compactMap { $0["summary"] as? String })
-        #expect(summaries == ["Cloudtrail Logging Disabled (1): cloudtrail_example_name [UNKNOWN]",
-                              "Promiscuous mode enabled (3): logging.server.com [logging.server.com]"])
+        #expect(summaries == ["Cloudtrail Logging Disabled: cloudtrail_example_name", "Promiscuous mode enabled on logging.server.com [3]"])
         #expect(alerts.first { ($0["category"] as? String) == "AWSCloudtrail" }?["notify_mozdefbot"] as? Bool == true)
 
         let stored = try Self.request("GET", r.base + "/api/alerts").json as? [String: Any]
         #expect(stored?["total"] as? Int == 3)
         let rules = (try Self.request("GET", r.base + "/api/rules").json as? [String: Any])?["rules"] as? [[String: Any]] ?? []
-        #expect(rules.map { $0["name"] as? String ?? "" } == ["bruteforce_ssh", "cloudtrail_logging_disabled", "promisc_kernel"])
+        #expect(rules.map { $0["name"] as? String ?? "" } == [
+            "bruteforce_ssh", "cloudtrail_logging_disabled", "deadman", "duo_authfail", "guard_duty_probe", "ldap_add", "ldap_group",
+            "promisc_kernel", "proxy_drop_executable", "ssh_access",
+        ])
+        #expect(rules.first { $0["name"] as? String == "deadman" }?["type"] as? String == "deadman")
+        #expect(rules.first { $0["name"] as? String == "deadman" }?["schedule"] as? String == "*/5 * * * *")
         #expect(rules.allSatisfy { $0["last_run"] is String && $0["last_error"] is NSNull })
         let metrics = try Self.request("GET", r.base + "/metrics").body
         #expect(metrics.contains("mozdef_receiver_alerts_total 3"), "\(metrics)")
