@@ -6,9 +6,9 @@ NOW         := 2026-11-29T00:00:00Z
 SAMPLES     := $(shell find samples -type f ! -path 'samples/systemd/*' ! -path 'samples/rules/*' ! -name '*.expected.jsonl' ! -name '*.md' 2>/dev/null | LC_ALL=C sort)
 # A sample's format is its folder's name; samples/mixed is for auto detection.
 format_of = $(patsubst mixed,auto,$(word 2,$(subst /, ,$(1))))
-APT_PACKAGES := libcurl4-openssl-dev librabbitmq-dev zlib1g-dev pkg-config mandoc gzip tzdata python3 logrotate systemd rabbitmq-server python3-pika libsqlite3-dev
+APT_PACKAGES := libcurl4-openssl-dev librabbitmq-dev zlib1g-dev pkg-config mandoc gzip tzdata python3 logrotate systemd rabbitmq-server python3-pika python3-venv libsqlite3-dev
 
-.PHONY: all deps build release test demo golden bench lint-man mappings clean
+.PHONY: all deps pydeps build release test demo golden bench lint-man mappings clean
 
 all: build
 
@@ -29,13 +29,21 @@ deps:
 	fi
 	@command -v $(SWIFT) >/dev/null || { echo "swift toolchain not found on PATH" >&2; exit 1; }
 
+# mozdef-client from PyPI, a peer in the receiver's tests, in a venv under .build that also
+# sees Debian's python3-pika.
+PYENV := .build/python
+pydeps: deps
+	@$(PYENV)/bin/python3 -c 'import mozdef_client' 2>/dev/null || { \
+	  /usr/bin/python3 -m venv --system-site-packages $(PYENV) && \
+	  $(PYENV)/bin/pip install -q --disable-pip-version-check mozdef-client; }
+
 build: deps
 	$(SWIFT) build
 
 release: deps
 	$(SWIFT) build -c release --product mozdef-ship
 
-test: deps lint-man
+test: deps pydeps lint-man
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 
@@ -43,11 +51,12 @@ lint-man: deps
 	@for m in man/*.[0-9]; do mandoc -T lint -W warning $$m || exit 1; done
 	@echo "man pages: mandoc -T lint -W warning clean"
 
-# Converts every sample with the release build and shows the events.
-demo: release
-	@bin=$$($(SWIFT) build -c release --show-bin-path)/mozdef-ship; \
-	$(foreach f,$(SAMPLES),echo "== $(f) (--format $(call format_of,$(f)))"; \
-	  $$bin convert --format $(call format_of,$(f)) "$(f)" || [ $$? -eq 1 ] || exit 1; )
+# The main job end to end (scripts/demo): mozdef-receiver on loopback with samples/rules,
+# every sample shipped to it by mozdef-ship over HTTP, the rules run, counts and alerts shown.
+demo: deps
+	$(SWIFT) build -c release --product mozdef-ship
+	$(SWIFT) build -c release --product mozdef-receiver
+	scripts/demo "$$($(SWIFT) build -c release --show-bin-path)"
 
 # Rewrites the golden files on purpose; review the diff before committing.
 golden: build
