@@ -20,8 +20,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        // The receiver's HTTP server; mozdef-ship does not link it.
-        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // The receiver's HTTP server (SwiftNIO's HTTP/1.1); mozdef-ship does not link it.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
@@ -54,9 +53,9 @@ let package = Package(
         .target(name: "Receiver", dependencies: ["MozDefEvent", "Outputs", "CRabbitMQ", "CSQLite"]),
         .executableTarget(name: "mozdef-receiver", dependencies: [
             "Receiver", "MozDefEvent", "Outputs",
-            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

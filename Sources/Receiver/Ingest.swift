@@ -44,27 +44,28 @@ public final class Ingest: Sendable {
         return Reply(status: status, json: String(decoding: w.bytes, as: UTF8.self))
     }
 
-    public func handle(_ route: Route, body: [UInt8], now: Timestamp = Clock.now()) async -> Reply {
-        switch route {
-        case .bulk: return await bulk(body, now: now)
-        default: break
-        }
+    /// Answers a request: parsing and normalizing happen on the caller's thread; `reply` is
+    /// called once the events are committed (from the store's thread) or at once when the
+    /// request is refused.
+    public func handle(_ route: Route, body: [UInt8], now: Timestamp = Clock.now(), reply: @escaping @Sendable (Reply) -> Void) {
+        if route == .bulk { return bulk(body, now: now, reply: reply) }
         metrics.received(route.name, 1)
         let stored: JSONObject
         switch document(body, route: route, now: now) {
         case .success(let d): stored = d
         case .failure(let why):
             metrics.rejected(route.name, 1)
-            return Self.error(400, why.description)
+            return reply(Self.error(400, why.description))
         }
-        do {
-            try await store.insert([StoredEvent(stored, received: now)])
-        } catch {
-            metrics.rejected(route.name, 1)
-            return Self.error(503, "not stored: \(error)")
+        let metrics = self.metrics
+        store.insert([StoredEvent(stored, received: now)]) { error in
+            if let error {
+                metrics.rejected(route.name, 1)
+                return reply(Self.error(503, "not stored: \(error)"))
+            }
+            metrics.stored(route.name, 1)
+            reply(Reply(status: 200, json: nil))
         }
-        metrics.stored(route.name, 1)
-        return Reply(status: 200, json: nil)
     }
 
     public struct Refusal: Error, Sendable, CustomStringConvertible {
@@ -101,7 +102,7 @@ public final class Ingest: Sendable {
     /// `index` key) are skipped. Every other line must be a JSON object; those that are
     /// not are named in the answer: 200 with `{"errors":true,"stored":N,"failed":[...]}`
     /// when some events were stored, 400 when none could be.
-    func bulk(_ body: [UInt8], now: Timestamp) async -> Reply {
+    func bulk(_ body: [UInt8], now: Timestamp, reply: @escaping @Sendable (Reply) -> Void) {
         var docs: [JSONObject] = []
         var failed: [(line: Int, error: String)] = []
         func take(_ v: JSONValue, line: Int) {
@@ -131,25 +132,28 @@ public final class Ingest: Sendable {
         }
         metrics.received("_bulk", docs.count + failed.count)
         metrics.rejected("_bulk", failed.count)
-        if !docs.isEmpty {
-            do {
-                try await store.insert(docs.map { StoredEvent($0, received: now) })
-            } catch {
-                metrics.rejected("_bulk", docs.count)
-                return Self.error(503, "not stored: \(error)")
-            }
-            metrics.stored("_bulk", docs.count)
+        var answer = Reply(status: 200, json: nil)
+        if !failed.isEmpty {
+            var w = JSONWriter(capacity: 256)
+            w.value(.object(JSONObject(members: [
+                .init(key: "errors", value: true),
+                .init(key: "stored", value: .int(Int64(docs.count))),
+                .init(key: "failed", value: .array(failed.map {
+                    .object(JSONObject(members: [.init(key: "line", value: .int(Int64($0.line))), .init(key: "error", value: .string($0.error))]))
+                })),
+            ])))
+            answer = Reply(status: docs.isEmpty ? 400 : 200, json: String(decoding: w.bytes, as: UTF8.self))
         }
-        if failed.isEmpty { return Reply(status: 200, json: nil) }
-        var w = JSONWriter(capacity: 256)
-        w.value(.object(JSONObject(members: [
-            .init(key: "errors", value: true),
-            .init(key: "stored", value: .int(Int64(docs.count))),
-            .init(key: "failed", value: .array(failed.map {
-                .object(JSONObject(members: [.init(key: "line", value: .int(Int64($0.line))), .init(key: "error", value: .string($0.error))]))
-            })),
-        ])))
-        return Reply(status: docs.isEmpty ? 400 : 200, json: String(decoding: w.bytes, as: UTF8.self))
+        if docs.isEmpty { return reply(answer) }
+        let metrics = self.metrics, count = docs.count, done = answer
+        store.insert(docs.map { StoredEvent($0, received: now) }) { error in
+            if let error {
+                metrics.rejected("_bulk", count)
+                return reply(Self.error(503, "not stored: \(error)"))
+            }
+            metrics.stored("_bulk", count)
+            reply(done)
+        }
     }
 }
 

@@ -4,8 +4,8 @@ import MozDefEvent
 
 /// Where events are kept. One small interface, so another engine can stand beside SQLite.
 public protocol EventStore: Sendable {
-    /// Stores the documents durably (committed) before returning.
-    func insert(_ docs: [StoredEvent]) async throws
+    /// Stores the documents durably, then calls `done` (nil: committed) from another thread.
+    func insert(_ docs: [StoredEvent], done: @escaping @Sendable (Error?) -> Void)
     /// Events received at or after `since`, newest first, that `match` accepts.
     func events(since: Int64?, limit: Int, match: @Sendable (JSONObject) -> Bool) throws -> (total: Int, events: [JSONObject])
     /// Deletes events received before `before` (microseconds since the epoch); how many.
@@ -44,6 +44,16 @@ public struct StoredEvent: Sendable {
     }
 }
 
+extension EventStore {
+    /// Stores the documents durably (committed) before returning.
+    public func insert(_ docs: [StoredEvent]) async throws {
+        if docs.isEmpty { return }
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, Error>) in
+            insert(docs) { error in if let error { c.resume(throwing: error) } else { c.resume() } }
+        }
+    }
+}
+
 public struct StoreError: Error, CustomStringConvertible, Sendable {
     public var description: String
 }
@@ -58,7 +68,7 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
     private let reader: OpaquePointer
     private let readLock = NSLock()
     private let lock = NSCondition()
-    private var queue: [(docs: [StoredEvent], done: CheckedContinuation<Void, Error>)] = []
+    private var queue: [(docs: [StoredEvent], done: @Sendable (Error?) -> Void)] = []
     private var writer: Thread?
     /// Serialises the writer thread and alert inserts on the writing connection.
     private let dbLock = NSLock()
@@ -126,14 +136,12 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
         }
     }
 
-    public func insert(_ docs: [StoredEvent]) async throws {
-        if docs.isEmpty { return }
-        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, Error>) in
-            lock.lock()
-            queue.append((docs, c))
-            lock.signal()
-            lock.unlock()
-        }
+    public func insert(_ docs: [StoredEvent], done: @escaping @Sendable (Error?) -> Void) {
+        if docs.isEmpty { return done(nil) }
+        lock.lock()
+        queue.append((docs, done))
+        lock.signal()
+        lock.unlock()
     }
 
     /// Takes everything queued, commits it in one transaction, then answers every waiter.
@@ -151,9 +159,7 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
             } catch {
                 result = error
             }
-            for b in batch {
-                if let result { b.done.resume(throwing: result) } else { b.done.resume() }
-            }
+            for b in batch { b.done(result) }
         }
     }
 

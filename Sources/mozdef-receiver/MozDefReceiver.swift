@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import Hummingbird
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import MozDefEvent
 import Outputs
@@ -21,7 +21,7 @@ enum Entry {
     }
 }
 
-/// The bundled ingest server: MozDef loginput's routes on Hummingbird, events normalized as
+/// The bundled ingest server: MozDef loginput's routes on SwiftNIO, events normalized as
 /// MozDef's worker does and stored in SQLite before the 200 goes out.
 struct MozDefReceiver: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -102,82 +102,25 @@ struct MozDefReceiver: AsyncParsableCommand {
             forwarder.send(alerts)
         }
         if let target { AMQPConsumer(target: target, ingest: ingest, log: Self.log).start() }
-        let router = Router()
-        if let token { router.add(middleware: BearerToken(token: token)) }
-
-        router.get("status") { _, _ in
-            Self.json(200, #"{"status": "ok", "service": "loginput"}"#)
-        }
-        router.get("test") { _, _ in Response(status: .ok) }
-        let routes: [(String, Ingest.Route)] = [("events", .events), ("nxlog", .nxlog), ("cef", .cef)]
-        // (Hummingbird's router matches a path with and without its trailing slash.)
-        for (path, route) in routes {
-            router.post(RouterPath(path)) { request, _ in try await Self.ingest(request, route, ingest) }
-            router.put(RouterPath(path)) { request, _ in try await Self.ingest(request, route, ingest) }
-        }
-        router.post("custom/:app") { request, context in
-            try await Self.ingest(request, .custom(context.parameters.get("app") ?? ""), ingest)
-        }
-        router.put("custom/:app") { request, context in
-            try await Self.ingest(request, .custom(context.parameters.get("app") ?? ""), ingest)
-        }
-        router.post("_bulk") { request, _ in try await Self.ingest(request, .bulk, ingest) }
-        // A known path with a method it does not take: 405 with Allow, as loginput answers.
-        let allowed: [(RouterPath, String, [HTTPRequest.Method])] = [
-            ("events", "POST, PUT", [.get, .delete, .patch]), ("nxlog", "POST, PUT", [.get, .delete, .patch]),
-            ("cef", "POST, PUT", [.get, .delete, .patch]), ("custom/:app", "POST, PUT", [.get, .delete, .patch]),
-            ("_bulk", "POST", [.get, .put, .delete, .patch]), ("status", "GET", [.post, .put, .delete, .patch]),
-            ("test", "GET", [.post, .put, .delete, .patch]),
-        ]
-        for (path, allow, methods) in allowed {
-            for m in methods {
-                router.on(path, method: m) { _, _ in
-                    Response(status: .methodNotAllowed, headers: [.allow: allow, .contentType: "application/json"],
-                             body: .init(byteBuffer: ByteBuffer(string: Self.errorJSON("method not allowed; use \(allow)"))))
+        let api = Self.apiRoutes(store: store, engine: engine, metrics: metrics)
+        var exact = api
+        exact["/status"] = [(.GET, { _, reply in reply(.json(200, #"{"status": "ok", "service": "loginput"}"#)) })]
+        exact["/test"] = [(.GET, { _, reply in reply(HTTPReply(status: 200)) })]
+        func ingestRoute(_ route: @escaping @Sendable (HTTPRequest) -> Ingest.Route) -> Routes.Handler {
+            { request, reply in
+                ingest.handle(route(request), body: request.body) { r in
+                    reply(r.json.map { .json(r.status, $0) } ?? HTTPReply(status: r.status))
                 }
             }
         }
-        router.get("metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: .init(byteBuffer: ByteBuffer(string: metrics.text())))
+        for (path, route) in [("/events", Ingest.Route.events), ("/nxlog", .nxlog), ("/cef", .cef)] {
+            let h = ingestRoute { _ in route }
+            exact[path] = [(.POST, h), (.PUT, h)]
         }
-        router.get("api/events") { request, _ in
-            let query: EventQuery
-            do {
-                query = try EventQuery(request.uri.queryParameters.get("q").map { String($0) } ?? "")
-            } catch {
-                return Self.json(400, Self.errorJSON("q: \(error)"))
-            }
-            return try await Self.listing(request, "events") { since, limit in
-                let r = try store.events(since: since, limit: limit) { query.matches($0) }
-                return (r.total, r.events)
-            }
-        }
+        exact["/_bulk"] = [(.POST, ingestRoute { _ in .bulk })]
+        let custom = ingestRoute { .custom(String($0.path.split(separator: "/").last ?? "")) }
+        let routes = Routes(exact: exact, prefixed: ["/custom": [(.POST, custom), (.PUT, custom)]], token: token)
 
-        // `?now=ISO-TIME` evaluates the windows as of that time (replays and tests).
-        router.post("api/alerts/run") { request, _ in
-            var now = Clock.now()
-            if let s = request.uri.queryParameters.get("now") {
-                guard let t = Timestamp.parseISO8601(String(s)) else { return Self.json(400, Self.errorJSON("now: expected an ISO 8601 time")) }
-                now = t.timestamp
-            }
-            let at = now
-            let raised = await Self.offLoop { engine.runAll(now: at) }
-            var w = JSONWriter(capacity: 4096)
-            w.value(.object(JSONObject(members: [.init(key: "alerts", value: .array(raised.map { .object($0.document) }))])))
-            return Self.json(200, String(decoding: w.bytes, as: UTF8.self))
-        }
-        router.get("api/alerts") { request, _ in
-            try await Self.listing(request, "alerts") { since, limit in
-                let r = try store.alerts(since: since, limit: limit)
-                return (r.total, r.alerts)
-            }
-        }
-        router.get("api/rules") { _, _ in
-            var w = JSONWriter(capacity: 1024)
-            w.value(.object(JSONObject(members: [.init(key: "rules", value: engine.describe())])))
-            return Self.json(200, String(decoding: w.bytes, as: UTF8.self))
-        }
         // Rules run on their schedules (and on POST /api/alerts/run), on a thread of their own:
         // the event loops never wait for a rule's query.
         if !loaded.isEmpty {
@@ -190,97 +133,95 @@ struct MozDefReceiver: AsyncParsableCommand {
             t.name = "rules"
             t.start()
         }
-
         if let days = retentionDays {
-            Task.detached {
+            let t = Thread {
                 while true {
                     let cutoff = (Int64(Date().timeIntervalSince1970) - Int64(days) * 86_400) * 1_000_000
                     _ = try? store.expire(before: cutoff)
-                    try? await Task.sleep(nanoseconds: 3_600_000_000_000)
+                    Thread.sleep(forTimeInterval: 3600)
                 }
             }
+            t.name = "retention"
+            t.start()
         }
+        let where_ = listen
+        try await HTTPServer.run(host: host, port: port, routes: routes) { Self.log("listening on \(where_)") }
+    }
 
-        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "mozdef-receiver"))
-        try await app.runService()
+    /// The query routes: events, alerts, rules, metrics.
+    static func apiRoutes(store: SQLiteStore, engine: RuleEngine, metrics: Metrics) -> [String: [(HTTPMethod, Routes.Handler)]] {
+        var r: [String: [(HTTPMethod, Routes.Handler)]] = [:]
+        r["/metrics"] = [(.GET, { _, reply in
+            reply(HTTPReply(status: 200, contentType: "text/plain; version=0.0.4", body: Array(metrics.text().utf8)))
+        })]
+        r["/api/events"] = [(.GET, { request, reply in
+            let query: EventQuery
+            do {
+                query = try EventQuery(request.query["q"] ?? "")
+            } catch {
+                return reply(.error(400, "q: \(error)"))
+            }
+            listing(request, "events", reply) { since, limit in
+                let r = try store.events(since: since, limit: limit) { query.matches($0) }
+                return (r.total, r.events)
+            }
+        })]
+        r["/api/alerts"] = [(.GET, { request, reply in
+            listing(request, "alerts", reply) { since, limit in
+                let r = try store.alerts(since: since, limit: limit)
+                return (r.total, r.alerts)
+            }
+        })]
+        // `?now=ISO-TIME` evaluates the windows as of that time (replays and tests).
+        r["/api/alerts/run"] = [(.POST, { request, reply in
+            var now = Clock.now()
+            if let s = request.query["now"] {
+                guard let t = Timestamp.parseISO8601(s) else { return reply(.error(400, "now: expected an ISO 8601 time")) }
+                now = t.timestamp
+            }
+            let at = now
+            DispatchQueue.global().async {
+                let raised = engine.runAll(now: at)
+                var w = JSONWriter(capacity: 4096)
+                w.value(.object(JSONObject(members: [.init(key: "alerts", value: .array(raised.map { .object($0.document) }))])))
+                reply(HTTPReply(status: 200, contentType: "application/json", body: w.bytes))
+            }
+        })]
+        r["/api/rules"] = [(.GET, { _, reply in
+            var w = JSONWriter(capacity: 1024)
+            w.value(.object(JSONObject(members: [.init(key: "rules", value: engine.describe())])))
+            reply(HTTPReply(status: 200, contentType: "application/json", body: w.bytes))
+        })]
+        return r
     }
 
     static func log(_ s: String) {
         FileHandle.standardError.write(Data(("mozdef-receiver: " + s + "\n").utf8))
     }
 
-    /// Runs blocking work (SQLite queries, rule runs) off the event loops.
-    static func offLoop<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { c in
-            DispatchQueue.global().async { c.resume(with: Result { try work() }) }
-        }
-    }
-
-    static func offLoop<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { c in
-            DispatchQueue.global().async { c.resume(returning: work()) }
-        }
-    }
-
-    /// `{"total":N,"<key>":[...]}` for `?since=&limit=` (default 100, at most 10,000).
-    static func listing(_ request: Request, _ key: String, _ fetch: @escaping @Sendable (Int64?, Int) throws -> (Int, [JSONObject])) async throws -> Response {
-        let q = request.uri.queryParameters
-        let limit = q.get("limit").flatMap { Int($0) } ?? 100
+    /// `{"total":N,"<key>":[...]}` for `?since=&limit=` (default 100, at most 10,000), read off
+    /// the event loops.
+    static func listing(_ request: HTTPRequest, _ key: String, _ reply: @escaping @Sendable (HTTPReply) -> Void,
+                        _ fetch: @escaping @Sendable (Int64?, Int) throws -> (Int, [JSONObject])) {
+        let limit = request.query["limit"].flatMap { Int($0) } ?? 100
         var since: Int64?
-        if let s = q.get("since") {
-            guard let t = Timestamp.parseISO8601(String(s)) else { return json(400, errorJSON("since: expected an ISO 8601 time")) }
+        if let s = request.query["since"] {
+            guard let t = Timestamp.parseISO8601(s) else { return reply(.error(400, "since: expected an ISO 8601 time")) }
             since = t.timestamp.epochSeconds * 1_000_000 + Int64(t.timestamp.nanoseconds / 1000)
         }
-        let bounded = max(0, min(limit, 10_000))
-        let from = since
-        let (total, docs) = try await offLoop { try fetch(from, bounded) }
-        var w = JSONWriter(capacity: 4096)
-        w.value(.object(JSONObject(members: [
-            .init(key: "total", value: .int(Int64(total))),
-            .init(key: key, value: .array(docs.map { .object($0) })),
-        ])))
-        return json(200, String(decoding: w.bytes, as: UTF8.self))
-    }
-
-    static func errorJSON(_ message: String) -> String {
-        var w = JSONWriter(capacity: 128)
-        w.value(.object(JSONObject(members: [.init(key: "error", value: .string(message))])))
-        return String(decoding: w.bytes, as: UTF8.self)
-    }
-
-    static func json(_ status: Int, _ body: String) -> Response {
-        Response(status: .init(code: status), headers: [.contentType: "application/json"],
-                 body: .init(byteBuffer: ByteBuffer(string: body)))
-    }
-
-    /// Bodies over 4 MiB get 413, as nginx in front of loginput gives them.
-    static func ingest(_ request: Request, _ route: Ingest.Route, _ ingest: Ingest) async throws -> Response {
-        var request = request
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.collectBody(upTo: 4 << 20)
-        } catch let e as HTTPResponseError where e.status == .contentTooLarge {
-            ingest.metrics.rejected(route.name, 1)
-            return json(413, errorJSON("body over 4 MiB"))
+        let from = since, bounded = max(0, min(limit, 10_000))
+        DispatchQueue.global().async {
+            do {
+                let (total, docs) = try fetch(from, bounded)
+                var w = JSONWriter(capacity: 4096)
+                w.value(.object(JSONObject(members: [
+                    .init(key: "total", value: .int(Int64(total))),
+                    .init(key: key, value: .array(docs.map { .object($0) })),
+                ])))
+                reply(HTTPReply(status: 200, contentType: "application/json", body: w.bytes))
+            } catch {
+                reply(.error(500, "\(error)"))
+            }
         }
-        let r = await ingest.handle(route, body: Array(buffer.readableBytesView))
-        if let body = r.json { return json(r.status, body) }
-        return Response(status: .init(code: r.status))
-    }
-}
-
-/// `--token`: every route but /status needs `Authorization: Bearer <token>`; nothing is read
-/// or stored without it.
-struct BearerToken<Context: RequestContext>: RouterMiddleware {
-    let token: String
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let path = request.uri.path
-        if path == "/status" || path == "/status/" { return try await next(request, context) }
-        guard request.headers[.authorization] == "Bearer " + token else {
-            return Response(status: .unauthorized, headers: [.contentType: "application/json", .wwwAuthenticate: "Bearer"],
-                            body: .init(byteBuffer: ByteBuffer(string: #"{"error": "a valid bearer token is required"}"#)))
-        }
-        return try await next(request, context)
     }
 }
