@@ -105,29 +105,49 @@ public final class Ingest: Sendable {
     func bulk(_ body: [UInt8], now: Timestamp, reply: @escaping @Sendable (Reply) -> Void) {
         var docs: [JSONObject] = []
         var failed: [(line: Int, error: String)] = []
+        let nowText = JSONValue.string(Normalizer.isoformat(now))
         func take(_ v: JSONValue, line: Int) {
             guard case .object(let o) = v else { failed.append((line, "expected a JSON object")); return }
-            if o["index"] != nil { return }  // an action line
+            // An Elasticsearch action line: {"index": {...}} (or "create").
+            if o.count == 1, o.members[0].key == "index" || o.members[0].key == "create", case .object = o.members[0].value { return }
             do {
-                docs.append(try normalizer.normalize(o, now: now))
+                docs.append(try normalizer.normalize(o, nowText: nowText))
             } catch {
                 failed.append((line, error.description))
             }
         }
-        if let whole = try? body.withUnsafeBufferPointer({ b throws(JSONReadError) in try JSONReader.parse(b) }), case .array(let a) = whole {
-            for (i, v) in a.enumerated() { take(v, line: i + 1) }
-        } else {
-            var lineNo = 0
-            for line in body.split(separator: 0x0A, omittingEmptySubsequences: false) {
-                lineNo += 1
-                let text = line.last == 0x0D ? line.dropLast() : line[...]
-                if text.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+        body.withUnsafeBufferPointer { b in
+            var i = 0
+            while i < b.count, b[i] == 0x20 || b[i] == 0x09 || b[i] == 0x0A || b[i] == 0x0D { i += 1 }
+            if i < b.count, b[i] == UInt8(ascii: "[") {
+                // A JSON array of events.
                 do {
-                    let v = try Array(text).withUnsafeBufferPointer { b throws(JSONReadError) in try JSONReader.parse(b) }
-                    take(v, line: lineNo)
+                    guard case .array(let a) = try JSONReader.parse(b) else { return }
+                    for (k, v) in a.enumerated() { take(v, line: k + 1) }
                 } catch {
-                    failed.append((lineNo, "not JSON: \(error)"))
+                    failed.append((1, "not JSON: \(error)"))
                 }
+                return
+            }
+            // NDJSON: one document per line; blank lines are skipped.
+            var lineNo = 0
+            var start = 0
+            while start < b.count {
+                var end = start
+                while end < b.count, b[end] != 0x0A { end += 1 }
+                lineNo += 1
+                var last = end
+                if last > start, b[last - 1] == 0x0D { last -= 1 }
+                var first = start
+                while first < last, b[first] == 0x20 || b[first] == 0x09 { first += 1 }
+                if first < last {
+                    do {
+                        take(try JSONReader.parse(UnsafeBufferPointer(rebasing: b[first..<last])), line: lineNo)
+                    } catch {
+                        failed.append((lineNo, "not JSON: \(error)"))
+                    }
+                }
+                start = end + 1
             }
         }
         metrics.received("_bulk", docs.count + failed.count)

@@ -19,7 +19,29 @@ public struct Normalizer: Sendable {
 
     /// The stored document for `input`, received at `now`.
     public func normalize(_ input: JSONObject, now: Timestamp) throws(Failure) -> JSONObject {
-        let nowText = JSONValue.string(Self.isoformat(now))
+        try normalize(input, nowText: .string(Self.isoformat(now)))
+    }
+
+    /// The fields of MozDef's table that land at the top level, in the stored order.
+    private struct Top {
+        var timestamp: JSONValue?
+        var utctimestamp: JSONValue?
+        var category: JSONValue?
+        var hostname: JSONValue?
+        var processid: JSONValue?
+        var processname: JSONValue?
+        var severity: JSONValue?
+        var source: JSONValue?
+        var facility: JSONValue?
+        var summary: JSONValue?
+        var eventsource: JSONValue?
+    }
+
+    private static let mozdefPlugins = JSONValue.object(JSONObject([("plugins", .array([]))]))
+    private static let unknown = JSONValue.string("UNKNOWN")
+
+    /// `normalize` with the receipt time already formatted (once per request).
+    public func normalize(_ input: JSONObject, nowText: JSONValue) throws(Failure) -> JSONObject {
         // A custom endpoint's document is stored as sent, with only the defaults added.
         if case .bool(true)? = input["customendpoint"] {
             var out = input
@@ -27,29 +49,30 @@ public struct Normalizer: Sendable {
             addDefaults(&out, now: nowText)
             return out
         }
-        var out = JSONObject()
+        var top = Top()
         var details = JSONObject()
         var tags: [JSONValue] = []
-        let hasSummary = input["summary"] != nil
+        var hasSummary = false
+        for m in input.members where m.key == "summary" { hasSummary = true; break }
         var sawTime = false
         for m in input.members {
-            let key = String(m.key.filter { $0 != "@" }).lowercased()
+            let key = Self.canonical(m.key)
             let v = m.value
             switch key {
             case "sourceip": details.set("eventsourceipaddress", v)
-            case "source": out.set("source", v)
+            case "source": top.source = v
             case "facility", "syslogfacility":
-                if key == "facility" { out.set("source", v) }
-                out.set("facility", .string(Self.str(v)))
-            case "message", "summary": out.set("summary", .string(Self.str(v)))
+                if key == "facility" { top.source = v }
+                top.facility = .string(Self.str(v))
+            case "message", "summary": top.summary = Self.text(v)
             case "payload":
-                if hasSummary { details.set("payload", .string(Self.str(v))) } else { out.set("summary", .string(Self.str(v))) }
+                if hasSummary { details.set("payload", Self.text(v)) } else { top.summary = Self.text(v) }
             case "eventtime", "timestamp", "utctimestamp", "date":
-                let t = try Self.toUTC(v, key: m.key)
-                out.set("utctimestamp", .string(t))
-                out.set("timestamp", .string(t))
+                let t = JSONValue.string(try Self.toUTC(v, key: m.key))
+                top.utctimestamp = t
+                top.timestamp = t
                 sawTime = true
-            case "hostname", "source_host", "host": out.set("hostname", .string(Self.str(v)))
+            case "hostname", "source_host", "host": top.hostname = Self.text(v)
             case "tags":
                 switch v {
                 case .array(let a): tags.append(contentsOf: a)
@@ -57,14 +80,14 @@ public struct Normalizer: Sendable {
                 default: throw Failure(description: "\(m.key): tags must be a list or a string")
                 }
             case "syslogseverity", "severity", "severityvalue", "level", "priority":
-                out.set("severity", .string(Self.str(v).uppercased()))
-            case "pid", "processid": out.set("processid", .string(Self.str(v)))
-            case "pname", "processname", "sourcename", "program": out.set("processname", .string(Self.str(v)))
-            case "path", "logger", "file": out.set("eventsource", .string(Self.str(v)))
-            case "type", "eventtype", "category": out.set("category", .string(Self.str(v)))
+                top.severity = .string(Self.str(v).uppercased())
+            case "pid", "processid": top.processid = Self.text(v)
+            case "pname", "processname", "sourcename", "program": top.processname = Self.text(v)
+            case "path", "logger", "file": top.eventsource = Self.text(v)
+            case "type", "eventtype", "category": top.category = Self.text(v)
             case "fields", "details":
                 if case .object(let o) = v {
-                    for d in o.members { details.set(d.key, d.value) }
+                    if details.isEmpty { details = o } else { for d in o.members { details.set(d.key, d.value) } }
                 } else {
                     details.set("message", v)
                 }
@@ -79,14 +102,41 @@ public struct Normalizer: Sendable {
                 }
             }
         }
-        out.set("receivedtimestamp", nowText)
-        out.set("mozdefhostname", .string(mozdefHostname))
-        if !sawTime { out.set("utctimestamp", nowText) }
-        out.set("type", "event")
-        if !tags.isEmpty { out.set("tags", .array(tags)) }
-        out.set("details", .object(details))
-        addDefaults(&out, now: nowText)
+        if !sawTime { top.utctimestamp = nowText }
+        var out = JSONObject()
+        out.members.reserveCapacity(18)
+        out.append("timestamp", top.timestamp ?? nowText)
+        out.append("utctimestamp", top.utctimestamp ?? nowText)
+        out.append("receivedtimestamp", nowText)
+        out.append("mozdefhostname", .string(mozdefHostname))
+        out.append("type", "event")
+        out.append("category", top.category ?? Self.unknown)
+        out.append("hostname", top.hostname ?? Self.unknown)
+        out.append("processid", top.processid ?? Self.unknown)
+        out.append("processname", top.processname ?? Self.unknown)
+        out.append("severity", top.severity ?? Self.unknown)
+        out.append("source", top.source ?? Self.unknown)
+        if let f = top.facility { out.append("facility", f) }
+        out.append("summary", top.summary ?? Self.unknown)
+        if let e = top.eventsource { out.append("eventsource", e) }
+        out.append("tags", .array(tags))
+        out.append("details", .object(details))
+        out.append("mozdef", Self.mozdefPlugins)
         return out
+    }
+
+    /// A key as MozDef's table sees it: without `@`, lowercased. Most keys already are.
+    @inline(__always) static func canonical(_ k: String) -> String {
+        for b in k.utf8 where b == 0x40 || (b >= 0x41 && b <= 0x5A) || b >= 0x80 {
+            return String(k.filter { $0 != "@" }).lowercased()
+        }
+        return k
+    }
+
+    /// `str(v)` as a JSON string, without a copy when it already is one.
+    @inline(__always) static func text(_ v: JSONValue) -> JSONValue {
+        if case .string = v { return v }
+        return .string(str(v))
     }
 
     /// Fields MozDef fills when missing (a present null is kept).

@@ -511,14 +511,24 @@ public struct StoredAlert: Sendable {
     public var id: Int64
     public var document: JSONObject
 
-    /// MozDef's RabbitMQ alert message: `{"_id", "_index", "_source"}`.
-    public var message: [UInt8] {
+    /// MozDef's RabbitMQ alert message: `{"_id", "_index", "_source"}`. (Not inlined: the
+    /// optimizer spends many minutes inlining the recursive JSON writer into callers.)
+    @inline(never)
+    public func message() -> [UInt8] {
         var w = JSONWriter(capacity: 2048)
         w.value(.object(JSONObject(members: [
             .init(key: "_id", value: .string(String(id))),
             .init(key: "_index", value: "alerts"),
             .init(key: "_source", value: .object(document)),
         ])))
+        return w.bytes
+    }
+
+    /// The alert document as JSON text.
+    @inline(never)
+    public func json() -> [UInt8] {
+        var w = JSONWriter(capacity: 2048)
+        w.value(.object(document))
         return w.bytes
     }
 }
