@@ -74,6 +74,8 @@ bench: deps
 	python3 benchmarks/tail.py
 	benchmarks/amqp.sh
 	benchmarks/http.sh
+	$(SWIFT) build -c release --product mozdef-receiver
+	benchmarks/receiver.sh
 
 clean:
 	rm -rf .build

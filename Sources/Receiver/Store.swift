@@ -74,7 +74,10 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
     private let dbLock = NSLock()
     public private(set) var commits = 0
 
+    private static let configured: Void = { _ = mds_sqlite_fast_malloc() }()
+
     public init(directory: String) throws {
+        _ = Self.configured
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var h: OpaquePointer?
         let path = directory + "/events.sqlite"
@@ -85,6 +88,7 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
         try Self.exec(h, """
             PRAGMA journal_mode=WAL;
             PRAGMA synchronous=FULL;
+            PRAGMA cache_size=-65536;
             CREATE TABLE IF NOT EXISTS events (
                 id INTEGER PRIMARY KEY,
                 utc INTEGER NOT NULL,
@@ -180,10 +184,15 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
                 sqlite3_bind_int64(stmt, 2, e.received)
                 mds_sqlite_bind_text(stmt, 3, e.category, Int32(e.category.utf8.count))
                 mds_sqlite_bind_text(stmt, 4, e.hostname, Int32(e.hostname.utf8.count))
-                e.json.withUnsafeBufferPointer { b in
-                    b.withMemoryRebound(to: CChar.self) { c in _ = mds_sqlite_bind_text(stmt, 5, c.baseAddress, Int32(c.count)) }
+                // The document is bound without a copy (SQLITE_STATIC): it is stepped while
+                // the buffer is in reach.
+                let rc = e.json.withUnsafeBufferPointer { b in
+                    b.withMemoryRebound(to: CChar.self) { c in
+                        sqlite3_bind_text(stmt, 5, c.baseAddress, Int32(c.count), nil)
+                        return sqlite3_step(stmt)
+                    }
                 }
-                guard sqlite3_step(stmt) == SQLITE_DONE else {
+                guard rc == SQLITE_DONE else {
                     let m = String(cString: sqlite3_errmsg(db))
                     try? exec("ROLLBACK")
                     throw StoreError(description: "sqlite: \(m)")
