@@ -9,8 +9,7 @@ import Outputs
 /// 2xx); a webhook answer that is not retryable is logged. Alerts are stored before they get
 /// here, so none is lost if the destinations stay down.
 public final class AlertForwarder: @unchecked Sendable {
-    private let lock = NSCondition()
-    private var queue: [StoredAlert] = []
+    private let queue = BatchQueue<StoredAlert>()
     private let amqp: AMQPPublisher?
     private let webhook: HTTPSink?
     let log: @Sendable (String) -> Void
@@ -45,21 +44,11 @@ public final class AlertForwarder: @unchecked Sendable {
 
     public func send(_ alerts: [StoredAlert]) {
         guard amqp != nil || webhook != nil else { return }
-        lock.lock()
-        queue += alerts
-        lock.signal()
-        lock.unlock()
+        queue.put(alerts)
     }
 
     private func loop() {
-        while true {
-            lock.lock()
-            while queue.isEmpty { lock.wait() }
-            let batch = queue
-            queue.removeAll()
-            lock.unlock()
-            forward(batch)
-        }
+        while true { forward(queue.takeAll()) }
     }
 
     /// Out of line: with these calls inside `loop`'s endless loop, the release optimizer of

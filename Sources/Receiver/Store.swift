@@ -67,8 +67,7 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
     /// writer, so a long rule run does not hold up ingest.
     private let reader: OpaquePointer
     private let readLock = NSLock()
-    private let lock = NSCondition()
-    private var queue: [(docs: [StoredEvent], done: @Sendable (Error?) -> Void)] = []
+    private let queue = BatchQueue<(docs: [StoredEvent], done: @Sendable (Error?) -> Void)>()
     private var writer: Thread?
     /// Serialises the writer thread and alert inserts on the writing connection.
     private let dbLock = NSLock()
@@ -142,20 +141,13 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
 
     public func insert(_ docs: [StoredEvent], done: @escaping @Sendable (Error?) -> Void) {
         if docs.isEmpty { return done(nil) }
-        lock.lock()
-        queue.append((docs, done))
-        lock.signal()
-        lock.unlock()
+        queue.put([(docs, done)])
     }
 
     /// Takes everything queued, commits it in one transaction, then answers every waiter.
     private func writeLoop() {
         while true {
-            lock.lock()
-            while queue.isEmpty { lock.wait() }
-            let batch = queue
-            queue.removeAll()
-            lock.unlock()
+            let batch = queue.takeAll()
             let result: Error?
             do {
                 try commit(batch.map(\.docs))
