@@ -97,10 +97,8 @@ public final class AMQPConsumer: @unchecked Sendable {
             if !docs.isEmpty {
                 let done = DispatchSemaphore(value: 0)
                 let box = ErrorBox()
-                let store = ingest.store
-                let events = docs.map { StoredEvent($0, received: now) }
-                Task {
-                    do { try await store.insert(events) } catch { box.error = error }
+                ingest.store.insert(docs.map { StoredEvent($0, received: now) }) { error in
+                    box.error = error
                     done.signal()
                 }
                 done.wait()
