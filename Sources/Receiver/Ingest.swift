@@ -195,12 +195,6 @@ public final class Metrics: @unchecked Sendable {
     public func stored(_ route: String, _ n: Int) { add("stored", route, n) }
     public func rejected(_ route: String, _ n: Int) { add("rejected", route, n) }
 
-    public func value(_ metric: String, _ route: String) -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return counts[metric]?[route] ?? 0
-    }
-
     /// The exposition text.
     public func text() -> String {
         lock.lock()

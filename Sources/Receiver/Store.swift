@@ -71,7 +71,6 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
     private var writer: Thread?
     /// Serialises the writer thread and alert inserts on the writing connection.
     private let dbLock = NSLock()
-    public private(set) var commits = 0
 
     private static let configured: Void = { _ = mds_sqlite_fast_malloc() }()
 
@@ -192,7 +191,6 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
             }
         }
         try exec("COMMIT")
-        commits += 1
     }
 
     public func events(since: Int64?, limit: Int, match: @Sendable (JSONObject) -> Bool) throws -> (total: Int, events: [JSONObject]) {
