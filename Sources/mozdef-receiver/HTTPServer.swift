@@ -41,11 +41,15 @@ final class Routes: Sendable {
     /// `prefix/` + one more segment (`/custom/<app>`).
     private let prefixed: [String: [(HTTPMethod, Handler)]]
     let token: String?
+    /// Told the path of each body refused for its size (413), for the counters.
+    let tooLarge: @Sendable (String) -> Void
 
-    init(exact: [String: [(HTTPMethod, Handler)]], prefixed: [String: [(HTTPMethod, Handler)]], token: String?) {
+    init(exact: [String: [(HTTPMethod, Handler)]], prefixed: [String: [(HTTPMethod, Handler)]], token: String?,
+         tooLarge: @escaping @Sendable (String) -> Void) {
         self.exact = exact
         self.prefixed = prefixed
         self.token = token
+        self.tooLarge = tooLarge
     }
 
     func handle(_ r: HTTPRequest, _ reply: @escaping @Sendable (HTTPReply) -> Void) {
@@ -112,10 +116,6 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
                     bound.eventLoop.execute { Self.write(bound.value, reply, version: version, keepAlive: keepAlive) }
                 }
             }
-            if tooLarge {
-                // As nginx in front of loginput answers.
-                return send(.error(413, "body over 4 MiB"))
-            }
             var path = Substring(h.uri)
             var query: [String: String] = [:]
             if let q = path.firstIndex(of: "?") {
@@ -128,6 +128,11 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
                 path = path[..<q]
             }
             while path.count > 1, path.hasSuffix("/") { path = path.dropLast() }
+            if tooLarge {
+                // As nginx in front of loginput answers.
+                routes.tooLarge(String(path))
+                return send(.error(413, "body over 4 MiB"))
+            }
             let request = HTTPRequest(method: h.method, path: String(path), query: query, headers: h.headers, body: body)
             body = []
             routes.handle(request, send)

@@ -49,6 +49,12 @@ struct MozDefReceiver: AsyncParsableCommand {
     @Option(name: .customLong("amqp-queue"), help: ArgumentHelp("The queue to consume (bound to exchange eventtask with routing key eventtask).", valueName: "name"))
     var amqpQueue = "eventtask"
 
+    @Option(name: .customLong("amqp-cacert"), help: ArgumentHelp("With amqps://, verify the broker against this CA file (PEM) instead of the system's CA store.", valueName: "file"))
+    var amqpCacert: String?
+
+    @Flag(name: .customLong("amqp-insecure"), help: "With amqps://, do not verify the broker's certificate.")
+    var amqpInsecure = false
+
     @Option(help: ArgumentHelp("POST each new alert (its JSON document) to this URL.", valueName: "url"))
     var webhook: String?
 
@@ -92,6 +98,8 @@ struct MozDefReceiver: AsyncParsableCommand {
         let target = amqp.flatMap { AMQPPublisher.Target.parse($0) }.map { t -> AMQPPublisher.Target in
             var t = t
             t.queue = amqpQueue
+            t.caCert = amqpCacert
+            t.insecure = amqpInsecure
             return t
         }
         let forwarder = AlertForwarder(amqp: target, webhook: webhook, log: Self.log)
@@ -119,7 +127,11 @@ struct MozDefReceiver: AsyncParsableCommand {
         }
         exact["/_bulk"] = [(.POST, ingestRoute { _ in .bulk })]
         let custom = ingestRoute { .custom(String($0.path.split(separator: "/").last ?? "")) }
-        let routes = Routes(exact: exact, prefixed: ["/custom": [(.POST, custom), (.PUT, custom)]], token: token)
+        let routes = Routes(exact: exact, prefixed: ["/custom": [(.POST, custom), (.PUT, custom)]], token: token) { path in
+            // Counted under the route's name, as the other refusals are.
+            let name = path.split(separator: "/").first.map(String.init) ?? path
+            metrics.rejected(name, 1)
+        }
 
         // Rules run on their schedules (and on POST /api/alerts/run), on a thread of their own:
         // the event loops never wait for a rule's query.

@@ -109,7 +109,10 @@ import TestSupport
         let rules = S.repoRoot.appendingPathComponent("samples/rules").path
         let common = ["--amqp", broker.url, "--rules", rules]
         var a: S.Receiver? = try S.Receiver(data: dir.path("a"), extra: common + ["--webhook", "http://127.0.0.1:\(hook.port)/hook"])
-        let b = try S.Receiver(data: dir.path("b"), extra: common)
+        // The second receiver consumes over TLS (amqps, verified against the broker's test CA).
+        let b = try S.Receiver(data: dir.path("b"), extra: [
+            "--amqp", "amqps://guest:guest@localhost:\(broker.tlsPort)/", "--amqp-cacert", broker.caFile, "--rules", rules,
+        ])
         let aPort = a!.port
 
         let n = 6000

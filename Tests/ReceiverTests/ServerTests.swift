@@ -161,6 +161,8 @@ import TestSupport
         let metrics = try Self.request("GET", r.base + "/metrics").body
         #expect(metrics.contains(#"mozdef_receiver_events_stored_total{route="events"} 62"#), "\(metrics)")
         #expect(metrics.contains(#"mozdef_receiver_events_rejected_total{route="_bulk"} 1"#))
+        // The four refused bodies and the one over 4 MiB.
+        #expect(metrics.contains(#"mozdef_receiver_events_rejected_total{route="events"} 5"#), "\(metrics)")
     }
 
     /// A 200 means committed: the receiver killed with SIGKILL right after still has the event.
