@@ -24,6 +24,9 @@ public struct Timestamp: Sendable, Hashable, Comparable {
         (a.epochSeconds, a.nanoseconds) < (b.epochSeconds, b.nanoseconds)
     }
 
+    /// Microseconds since the epoch (the receiver's stored times).
+    public var epochMicroseconds: Int64 { epochSeconds * 1_000_000 + Int64(nanoseconds / 1000) }
+
     /// The same instant with offset +00:00.
     public var utc: Timestamp {
         Timestamp(epochSeconds: epochSeconds, nanoseconds: nanoseconds, offsetSeconds: 0, fractionDigits: fractionDigits)

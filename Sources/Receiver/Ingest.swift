@@ -38,10 +38,15 @@ public final class Ingest: Sendable {
         self.metrics = metrics
     }
 
-    static func error(_ status: Int, _ message: String) -> Reply {
+    /// `{"error": message}`, the body of every refusal.
+    public static func errorBody(_ message: String) -> String {
         var w = JSONWriter(capacity: 128)
         w.value(.object(JSONObject(members: [.init(key: "error", value: .string(message))])))
-        return Reply(status: status, json: String(decoding: w.bytes, as: UTF8.self))
+        return String(decoding: w.bytes, as: UTF8.self)
+    }
+
+    static func error(_ status: Int, _ message: String) -> Reply {
+        Reply(status: status, json: errorBody(message))
     }
 
     /// Answers a request: parsing and normalizing happen on the caller's thread; `reply` is

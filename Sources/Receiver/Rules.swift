@@ -406,7 +406,7 @@ public final class RuleEngine: @unchecked Sendable {
     }
 
     func run(_ r: AlertRule, now: Timestamp) throws -> [StoredAlert] {
-        let nowUS = now.epochSeconds * 1_000_000 + Int64(now.nanoseconds / 1000)
+        let nowUS = now.epochMicroseconds
         let since = nowUS - Int64(r.windowMinutes * 60_000_000)
         switch r.kind {
         case .deadman:

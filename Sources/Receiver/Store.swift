@@ -33,24 +33,14 @@ public struct StoredEvent: Sendable {
         var w = JSONWriter(capacity: 1024)
         w.value(.object(doc))
         json = w.bytes
-        self.received = received.epochSeconds * 1_000_000 + Int64(received.nanoseconds / 1000)
+        self.received = received.epochMicroseconds
         if let s = doc["utctimestamp"]?.stringValue, let t = Timestamp.parseISO8601(s) {
-            utc = t.timestamp.epochSeconds * 1_000_000 + Int64(t.timestamp.nanoseconds / 1000)
+            utc = t.timestamp.epochMicroseconds
         } else {
             utc = self.received
         }
         category = doc["category"]?.stringValue ?? ""
         hostname = doc["hostname"]?.stringValue ?? ""
-    }
-}
-
-extension EventStore {
-    /// Stores the documents durably (committed) before returning.
-    public func insert(_ docs: [StoredEvent]) async throws {
-        if docs.isEmpty { return }
-        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, Error>) in
-            insert(docs) { error in if let error { c.resume(throwing: error) } else { c.resume() } }
-        }
     }
 }
 
@@ -68,7 +58,6 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
     private let reader: OpaquePointer
     private let readLock = NSLock()
     private let queue = BatchQueue<(docs: [StoredEvent], done: @Sendable (Error?) -> Void)>()
-    private var writer: Thread?
     /// Serialises the writer thread and alert inserts on the writing connection.
     private let dbLock = NSLock()
 
@@ -118,7 +107,6 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
         // The writer keeps the store alive: it lives as long as the process.
         let t = Thread { self.writeLoop() }
         t.name = "sqlite-writer"
-        writer = t
         t.start()
     }
 
@@ -128,6 +116,18 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
     }
 
     private func exec(_ sql: String) throws { try Self.exec(db, sql) }
+
+    /// The connection's last error.
+    private static func failure(_ conn: OpaquePointer) -> StoreError {
+        StoreError(description: "sqlite: \(String(cString: sqlite3_errmsg(conn)))")
+    }
+
+    /// A prepared statement on `conn` (the caller finalizes it).
+    private static func prepare(_ conn: OpaquePointer, _ sql: String) throws -> OpaquePointer {
+        var stmt: OpaquePointer?
+        guard sqlite3_prepare_v2(conn, sql, -1, &stmt, nil) == SQLITE_OK, let stmt else { throw failure(conn) }
+        return stmt
+    }
 
     private static func exec(_ db: OpaquePointer, _ sql: String) throws {
         var err: UnsafeMutablePointer<CChar>?
@@ -162,10 +162,12 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
         dbLock.lock()
         defer { dbLock.unlock() }
         try exec("BEGIN IMMEDIATE")
-        var stmt: OpaquePointer?
-        guard sqlite3_prepare_v2(db, "INSERT INTO events(utc, received, category, hostname, doc) VALUES (?,?,?,?,?)", -1, &stmt, nil) == SQLITE_OK else {
+        let stmt: OpaquePointer
+        do {
+            stmt = try Self.prepare(db, "INSERT INTO events(utc, received, category, hostname, doc) VALUES (?,?,?,?,?)")
+        } catch {
             try? exec("ROLLBACK")
-            throw StoreError(description: "sqlite: \(String(cString: sqlite3_errmsg(db)))")
+            throw error
         }
         defer { sqlite3_finalize(stmt) }
         for g in groups {
@@ -184,9 +186,9 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
                     }
                 }
                 guard rc == SQLITE_DONE else {
-                    let m = String(cString: sqlite3_errmsg(db))
+                    let failed = Self.failure(db)
                     try? exec("ROLLBACK")
-                    throw StoreError(description: "sqlite: \(m)")
+                    throw failed
                 }
             }
         }
@@ -202,10 +204,7 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
     private func documents(_ sql: String, since: Int64?, limit: Int, match: (JSONObject) -> Bool) throws -> (total: Int, events: [JSONObject]) {
         readLock.lock()
         defer { readLock.unlock() }
-        var stmt: OpaquePointer?
-        guard sqlite3_prepare_v2(reader, sql, -1, &stmt, nil) == SQLITE_OK else {
-            throw StoreError(description: "sqlite: \(String(cString: sqlite3_errmsg(reader)))")
-        }
+        let stmt = try Self.prepare(reader, sql)
         defer { sqlite3_finalize(stmt) }
         sqlite3_bind_int64(stmt, 1, since ?? Int64.min)
         var total = 0
@@ -225,27 +224,21 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
     public func expire(before: Int64) throws -> Int {
         dbLock.lock()
         defer { dbLock.unlock() }
-        var stmt: OpaquePointer?
-        guard sqlite3_prepare_v2(db, "DELETE FROM events WHERE received < ?", -1, &stmt, nil) == SQLITE_OK else {
-            throw StoreError(description: "sqlite: \(String(cString: sqlite3_errmsg(db)))")
-        }
+        let stmt = try Self.prepare(db, "DELETE FROM events WHERE received < ?")
         defer { sqlite3_finalize(stmt) }
         sqlite3_bind_int64(stmt, 1, before)
-        guard sqlite3_step(stmt) == SQLITE_DONE else { throw StoreError(description: "sqlite: \(String(cString: sqlite3_errmsg(db)))") }
+        guard sqlite3_step(stmt) == SQLITE_DONE else { throw Self.failure(db) }
         return Int(sqlite3_changes(db))
     }
 
     public func window(since: Int64, unusedBy rule: String?) throws -> [(id: Int64, doc: JSONObject)] {
         readLock.lock()
         defer { readLock.unlock() }
-        var stmt: OpaquePointer?
         let sql = rule == nil ? "SELECT id, doc FROM events WHERE (utc >= ?1 OR received >= ?1) ORDER BY id" : """
             SELECT id, doc FROM events WHERE (utc >= ?1 OR received >= ?1)
             AND NOT EXISTS (SELECT 1 FROM rule_events r WHERE r.rule = ?2 AND r.event = events.id) ORDER BY id
             """
-        guard sqlite3_prepare_v2(reader, sql, -1, &stmt, nil) == SQLITE_OK else {
-            throw StoreError(description: "sqlite: \(String(cString: sqlite3_errmsg(reader)))")
-        }
+        let stmt = try Self.prepare(reader, sql)
         defer { sqlite3_finalize(stmt) }
         sqlite3_bind_int64(stmt, 1, since)
         if let rule { mds_sqlite_bind_text(stmt, 2, rule, Int32(rule.utf8.count)) }
@@ -290,22 +283,16 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
 
     /// One statement, bound by `bind`, stepped to its end.
     private func run(_ sql: String, _ bind: (OpaquePointer?) -> Void) throws {
-        var stmt: OpaquePointer?
-        guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK else {
-            throw StoreError(description: "sqlite: \(String(cString: sqlite3_errmsg(db)))")
-        }
+        let stmt = try Self.prepare(db, sql)
         defer { sqlite3_finalize(stmt) }
         bind(stmt)
-        guard sqlite3_step(stmt) == SQLITE_DONE else { throw StoreError(description: "sqlite: \(String(cString: sqlite3_errmsg(db)))") }
+        guard sqlite3_step(stmt) == SQLITE_DONE else { throw Self.failure(db) }
     }
 
     public func lastAlert(rule: String) throws -> Int64? {
         readLock.lock()
         defer { readLock.unlock() }
-        var stmt: OpaquePointer?
-        guard sqlite3_prepare_v2(reader, "SELECT max(utc) FROM alerts WHERE rule = ?", -1, &stmt, nil) == SQLITE_OK else {
-            throw StoreError(description: "sqlite: \(String(cString: sqlite3_errmsg(reader)))")
-        }
+        let stmt = try Self.prepare(reader, "SELECT max(utc) FROM alerts WHERE rule = ?")
         defer { sqlite3_finalize(stmt) }
         mds_sqlite_bind_text(stmt, 1, rule, Int32(rule.utf8.count))
         guard sqlite3_step(stmt) == SQLITE_ROW, sqlite3_column_type(stmt, 0) != SQLITE_NULL else { return nil }

@@ -1,4 +1,5 @@
 import MozDefEvent
+import Receiver
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -25,9 +26,7 @@ struct HTTPReply: Sendable {
     }
 
     static func error(_ status: Int, _ message: String) -> HTTPReply {
-        var w = JSONWriter(capacity: 128)
-        w.value(.object(JSONObject(members: [.init(key: "error", value: .string(message))])))
-        return HTTPReply(status: status, contentType: "application/json", body: w.bytes)
+        json(status, Ingest.errorBody(message))
     }
 }
 

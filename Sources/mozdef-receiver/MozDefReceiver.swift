@@ -219,7 +219,7 @@ struct MozDefReceiver: AsyncParsableCommand {
         var since: Int64?
         if let s = request.query["since"] {
             guard let t = Timestamp.parseISO8601(s) else { return reply(.error(400, "since: expected an ISO 8601 time")) }
-            since = t.timestamp.epochSeconds * 1_000_000 + Int64(t.timestamp.nanoseconds / 1000)
+            since = t.timestamp.epochMicroseconds
         }
         let from = since, bounded = max(0, min(limit, 10_000))
         DispatchQueue.global().async {
