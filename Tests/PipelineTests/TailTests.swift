@@ -74,6 +74,13 @@ import TestSupport
         close(fd)
     }
 
+    /// The summary of the first part of a test line: "L" and fewer than 7 digits, or (cut
+    /// before the message) text from the line's fixed start.
+    static func isLineStart(_ summary: String) -> Bool {
+        if summary.hasPrefix("L") && summary.count < 8 && summary.dropFirst().allSatisfy(\.isNumber) { return true }
+        return line(0).contains(summary)
+    }
+
     static func expected(_ range: Range<Int>) -> [String] { range.map { "L" + String(format: "%07d", $0) } }
 
     /// Lines of a file, as summaries (for "what the files hold" after copytruncate).
@@ -272,8 +279,17 @@ import TestSupport
         #expect(Self.duplicates(final).count == 0, "duplicated \(Self.duplicates(final).count), e.g. \(Self.duplicates(final).prefix(5))")
         let lost = held.subtracting(s)
         #expect(lost.count == 0, "lost \(lost.count) of \(held.count), e.g. \(lost.sorted().prefix(5)); written \(written), out \(final.count)")
-        #expect(Set(final).subtracting(Self.expected(0..<written)).isEmpty, "lines never written")
-        if mode == "create" { #expect(held.count == written) }
+        let strays = Set(final).subtracting(Self.expected(0..<written))
+        if mode == "create" {
+            #expect(strays.isEmpty, "lines never written: \(strays.sorted().prefix(5))")
+            #expect(held.count == written)
+        } else {
+            // A line the tailer had partly read when logrotate truncated, its rest written after
+            // the copy, is gone from every file: its first part comes out as a line of its own,
+            // at most one per rotation, and the tailer says so.
+            #expect(strays.count <= 3 && strays.allSatisfy(Self.isLineStart), "lines never written: \(strays.sorted().prefix(5))")
+            if !strays.isEmpty { #expect(t.stderr.contains("truncated after a partial last line")) }
+        }
     }
 
     @Test func kill9MidStreamThenRestartLosesNothing() throws {

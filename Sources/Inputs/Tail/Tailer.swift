@@ -404,7 +404,12 @@ public final class Tailer {
             }
             notes.append("\(f.path): truncated; the unread rest is read from its copy \(copy.path)")
         } else {
-            if !f.pending.isEmpty { try flushPending(f, emit) }
+            // The rest of a partly read last line went with the truncation (written after
+            // logrotate's copy): what was read is handed out as it is, not dropped.
+            if !f.pending.isEmpty {
+                notes.append("\(f.path): truncated after a partial last line: its \(f.pending.count) bytes read are handed out as a line")
+                try flushPending(f, emit)
+            }
             notes.append("\(f.path): truncated or rewritten: reading from the start")
         }
         f.readOffset = 0
