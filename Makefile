@@ -6,7 +6,7 @@ NOW         := 2026-11-29T00:00:00Z
 SAMPLES     := $(shell find samples -type f ! -path 'samples/systemd/*' ! -path 'samples/rules/*' ! -name '*.expected.jsonl' ! -name '*.md' 2>/dev/null | LC_ALL=C sort)
 # A sample's format is its folder's name; samples/mixed is for auto detection.
 format_of = $(patsubst mixed,auto,$(word 2,$(subst /, ,$(1))))
-APT_PACKAGES := libcurl4-openssl-dev librabbitmq-dev zlib1g-dev pkg-config mandoc gzip tzdata python3 logrotate systemd rabbitmq-server python3-pika python3-venv libsqlite3-dev
+APT_PACKAGES := libcurl4-openssl-dev librabbitmq-dev zlib1g-dev pkg-config mandoc gzip tzdata python3 logrotate systemd rabbitmq-server python3-pika python3-venv libsqlite3-dev libpq-dev postgresql
 
 .PHONY: all deps pydeps build release test demo golden bench lint-man mappings clean
 

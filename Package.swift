@@ -33,6 +33,9 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
+        // PostgreSQL's own client library, for the receiver's shared store.
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq",
+                       providers: [.apt(["libpq-dev"])]),
 
         // Byte-scanning kernels (SSE2) for the hot path, where Swift SIMD codegen is poor.
         // DWARF 4 so the valgrind on Debian 12 (3.19) can profile the binary.
@@ -50,7 +53,7 @@ let package = Package(
         ], swiftSettings: hotPath),
 
         // The bundled server: normalization, store and routes in Receiver, HTTP in the executable.
-        .target(name: "Receiver", dependencies: ["MozDefEvent", "Outputs", "CRabbitMQ", "CSQLite"]),
+        .target(name: "Receiver", dependencies: ["MozDefEvent", "Outputs", "CRabbitMQ", "CSQLite", "CPostgres"]),
         .executableTarget(name: "mozdef-receiver", dependencies: [
             "Receiver", "MozDefEvent", "Outputs",
             .product(name: "NIOCore", package: "swift-nio"),

@@ -55,14 +55,20 @@ static inline int mds_amqp_declare(amqp_connection_state_t s, const char *exchan
     return 0;
 }
 
-// One persistent JSON message (content_type application/json, content_encoding utf-8, delivery_mode 2).
+// One persistent JSON message (content_type application/json, content_encoding utf-8,
+// delivery_mode 2), with a message_id when id_len > 0.
 static inline int mds_amqp_publish_json(amqp_connection_state_t s, const char *exchange, const char *routing_key,
-                                        const void *body, size_t len) {
+                                        const void *body, size_t len, const void *id, size_t id_len) {
     amqp_basic_properties_t props;
     props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_CONTENT_ENCODING_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
     props.content_type = amqp_cstring_bytes("application/json");
     props.content_encoding = amqp_cstring_bytes("utf-8");
     props.delivery_mode = 2;
+    if (id_len > 0) {
+        props._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
+        props.message_id.len = id_len;
+        props.message_id.bytes = (void *)id;
+    }
     amqp_bytes_t b;
     b.len = len;
     b.bytes = (void *)body;

@@ -86,7 +86,12 @@ public final class AMQPPublisher: EventSink {
 
     private var state: amqp_connection_state_t?
     /// Events not yet confirmed, oldest first, with their delivery tags on this connection.
-    private var unconfirmed: [(tag: UInt64, body: [UInt8])] = []
+    private var unconfirmed: [(tag: UInt64, seq: Int, body: [UInt8])] = []
+    /// Message ids are this prefix (random, per publisher) and the event's number: a copy
+    /// published again after a lost connection keeps its id, so a consumer that stores ids
+    /// (mozdef-receiver) stores it once.
+    private let idPrefix: [UInt8] = Array(String(UInt64.random(in: 0...UInt64.max), radix: 16).utf8) + [0x2D]
+    private var idBuffer: [UInt8] = []
     /// Index below which every event is confirmed (the array is compacted now and then).
     private var confirmedUpTo = 0
     private var nextTag: UInt64 = 1
@@ -146,8 +151,8 @@ public final class AMQPPublisher: EventSink {
 
     func publish(_ body: UnsafeBufferPointer<UInt8>) throws(LineOutput.WriteError) {
         if firstPublish == nil { firstPublish = Clock.monotonicSeconds() }
-        unconfirmed.append((0, Array(body)))
         published += 1
+        unconfirmed.append((0, published, Array(body)))
         if state == nil {
             try reconnectAndResend()  // publishes every unconfirmed event, this one included
         } else if !send(unconfirmed.count - 1) {
@@ -166,8 +171,15 @@ public final class AMQPPublisher: EventSink {
         guard let state else { return false }
         unconfirmed[i].tag = nextTag
         nextTag += 1
+        idBuffer.removeAll(keepingCapacity: true)
+        idBuffer.append(contentsOf: idPrefix)
+        var n = unconfirmed[i].seq, digits = 0
+        repeat { idBuffer.append(UInt8(48 + n % 10)); n /= 10; digits += 1 } while n > 0
+        idBuffer[(idBuffer.count - digits)...].reverse()
         let rc = unconfirmed[i].body.withUnsafeBytes { b in
-            mds_amqp_publish_json(state, target.exchange, target.routingKey, b.baseAddress, b.count)
+            idBuffer.withUnsafeBytes { id in
+                mds_amqp_publish_json(state, target.exchange, target.routingKey, b.baseAddress, b.count, id.baseAddress, id.count)
+            }
         }
         return rc == AMQP_STATUS_OK.rawValue
     }

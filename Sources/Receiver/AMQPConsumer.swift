@@ -10,7 +10,8 @@ import Outputs
 /// or another receiver on the same queue: the broker shares a queue among its consumers).
 /// A message that is not a JSON object, or that normalization refuses, is logged with its
 /// reason, counted as rejected and rejected without requeue (the broker dead-letters it if the
-/// queue has a dead-letter exchange).
+/// queue has a dead-letter exchange). A message with a message id (mozdef-ship sets one) is
+/// stored once even when delivered again: the id is kept with the event, unique.
 public final class AMQPConsumer: @unchecked Sendable {
     public let target: AMQPPublisher.Target
     let ingest: Ingest
@@ -69,6 +70,7 @@ public final class AMQPConsumer: @unchecked Sendable {
             // Wait for one delivery, then take whatever else has already arrived.
             var bodies: [[UInt8]] = []
             var tags: [UInt64] = []
+            var ids: [String?] = []
             var wait: Int32 = 1000
             while bodies.count < prefetch {
                 let r = mds_amqp_next_delivery(s, wait, env)
@@ -77,16 +79,23 @@ public final class AMQPConsumer: @unchecked Sendable {
                 let m = env.pointee.message.body
                 bodies.append(m.len == 0 ? [] : Array(UnsafeRawBufferPointer(start: m.bytes, count: m.len)))
                 tags.append(env.pointee.delivery_tag)
+                let p = env.pointee.message.properties
+                if p._flags & UInt32(AMQP_BASIC_MESSAGE_ID_FLAG) != 0, p.message_id.len > 0 {
+                    ids.append(String(decoding: UnsafeRawBufferPointer(start: p.message_id.bytes, count: p.message_id.len), as: UTF8.self))
+                } else {
+                    ids.append(nil)
+                }
                 amqp_destroy_envelope(env)
                 wait = 0
             }
             if bodies.isEmpty { continue }
             let now = Clock.now()
-            var docs: [JSONObject] = []
+            var docs: [StoredEvent] = []
             var refused: [UInt64] = []
-            for (body, tag) in zip(bodies, tags) {
+            for (i, body) in bodies.enumerated() {
+                let tag = tags[i]
                 switch ingest.document(body, route: nil, now: now) {
-                case .success(let d): docs.append(d)
+                case .success(let d): docs.append(StoredEvent(d, received: now, messageID: ids[i]))
                 case .failure(let why):
                     log("amqp: delivery \(tag) on \(target.queue): \(why.description); rejected")
                     refused.append(tag)
@@ -97,7 +106,7 @@ public final class AMQPConsumer: @unchecked Sendable {
             if !docs.isEmpty {
                 let done = DispatchSemaphore(value: 0)
                 let box = ErrorBox()
-                ingest.store.insert(docs.map { StoredEvent($0, received: now) }) { error in
+                ingest.store.insert(docs) { error in
                     box.error = error
                     done.signal()
                 }

@@ -329,6 +329,12 @@ public final class RuleEngine: @unchecked Sendable {
     /// Serialises runs, so the scheduler and POST /api/alerts/run never raise one alert twice.
     private let runLock = NSLock()
     public var onAlerts: @Sendable ([StoredAlert]) -> Void = { _ in }
+    private var leadingFlag = false
+    /// Whether this receiver runs the scheduled rules (set by the scheduler; for /api/rules).
+    public var leading: Bool {
+        get { lock.lock(); defer { lock.unlock() }; return leadingFlag }
+        set { lock.lock(); leadingFlag = newValue; lock.unlock() }
+    }
 
     public init(rules: [AlertRule], store: any EventStore, metrics: Metrics) {
         self.rules = rules
@@ -368,6 +374,14 @@ public final class RuleEngine: @unchecked Sendable {
     /// Runs every rule now; the alerts raised.
     public func runAll(now: Timestamp = Clock.now()) -> [StoredAlert] {
         run(rules, now: now)
+    }
+
+    /// Forgets the schedule's times, so that the next runDue only sets them: a receiver that
+    /// becomes the cluster's leader runs each rule at its next scheduled time.
+    public func resetSchedule() {
+        lock.lock()
+        nextRun.removeAll()
+        lock.unlock()
     }
 
     /// Runs the rules whose schedule is due at `now` (the first call only sets the times).
@@ -418,12 +432,12 @@ public final class RuleEngine: @unchecked Sendable {
             let minutes = r.windowMinutes == r.windowMinutes.rounded() ? String(Int(r.windowMinutes)) : String(r.windowMinutes)
             let summary = r.template?.render(count: 0, value: "", events: [])
                 ?? "Deadman check failed for '\(r.description)' the past \(minutes) minutes"
-            return [try raise(r, summary: summary, events: [], now: now, nowUS: nowUS)]
+            return try raise(r, summary: summary, events: [], now: now, nowUS: nowUS).map { [$0] } ?? []
         case .simple:
             var out: [StoredAlert] = []
             for (id, doc) in try store.window(since: since, unusedBy: r.classname) where r.matches(doc) {
                 let summary = r.template?.render(count: 1, value: "", events: [doc]) ?? r.summary
-                out.append(try raise(r, summary: summary, events: [(id, doc)], now: now, nowUS: nowUS))
+                if let a = try raise(r, summary: summary, events: [(id, doc)], now: now, nowUS: nowUS) { out.append(a) }
             }
             return out
         case .aggregation:
@@ -453,14 +467,15 @@ public final class RuleEngine: @unchecked Sendable {
                     s += " [\(hosts.joined(separator: ","))]"
                     summary = s
                 }
-                out.append(try raise(r, summary: summary, events: evs, sample: r.samples, now: now, nowUS: nowUS))
+                if let a = try raise(r, summary: summary, events: evs, sample: r.samples, now: now, nowUS: nowUS) { out.append(a) }
             }
             return out
         }
     }
 
-    /// Builds the alert document (MozDef's createAlertDict), stores it and marks its events.
-    func raise(_ r: AlertRule, summary: String, events: [(Int64, JSONObject)], sample: Int = 0, now: Timestamp, nowUS: Int64) throws -> StoredAlert {
+    /// Builds the alert document (MozDef's createAlertDict), stores it and marks its events;
+    /// nil when another receiver of the cluster used these events for this rule first.
+    func raise(_ r: AlertRule, summary: String, events: [(Int64, JSONObject)], sample: Int = 0, now: Timestamp, nowUS: Int64) throws -> StoredAlert? {
         let shown = events.prefix(sample == 0 ? events.count : sample)
         var a = JSONObject(members: [
             .init(key: "utctimestamp", value: .string(Normalizer.isoformat(now))),
@@ -481,7 +496,7 @@ public final class RuleEngine: @unchecked Sendable {
             .init(key: "classname", value: .string(r.classname)),
         ])
         if let url = r.url { a.set("url", .string(url)) }
-        let id = try store.insertAlert(a, utc: nowUS, rule: r.classname, events: events.map(\.0))
+        guard let id = try store.insertAlert(a, utc: nowUS, rule: r.classname, events: events.map(\.0)) else { return nil }
         return StoredAlert(id: id, document: a)
     }
 

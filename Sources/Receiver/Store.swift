@@ -14,11 +14,16 @@ public protocol EventStore: Sendable {
     /// oldest first, that `rule` (when given) has not used yet.
     func window(since: Int64, unusedBy rule: String?) throws -> [(id: Int64, doc: JSONObject)]
     /// Stores an alert and marks its events as used by `rule`, in one transaction; its id.
-    func insertAlert(_ alert: JSONObject, utc: Int64, rule: String, events: [Int64]) throws -> Int64
+    /// Nil, and nothing stored, when one of the events was already used by `rule` (another
+    /// receiver of a cluster raised this alert).
+    func insertAlert(_ alert: JSONObject, utc: Int64, rule: String, events: [Int64]) throws -> Int64?
     /// When `rule` last raised an alert (µs), if it has.
     func lastAlert(rule: String) throws -> Int64?
     /// Alerts raised at or after `since`, newest first.
     func alerts(since: Int64?, limit: Int) throws -> (total: Int, alerts: [JSONObject])
+    /// Whether this receiver runs the scheduled rules: always for a store of its own; in a
+    /// cluster, the one receiver holding the store's leader lock.
+    func leads() -> Bool
 }
 
 /// A normalized event ready to store: its JSON text and the columns that are indexed.
@@ -28,8 +33,12 @@ public struct StoredEvent: Sendable {
     public var received: Int64
     public var category: String
     public var hostname: String
+    /// The AMQP message id, when the message had one: a message delivered again (after a
+    /// receiver died between commit and ack) is then stored once.
+    public var messageID: String?
 
-    public init(_ doc: JSONObject, received: Timestamp) {
+    public init(_ doc: JSONObject, received: Timestamp, messageID: String? = nil) {
+        self.messageID = messageID
         var w = JSONWriter(capacity: 1024)
         w.value(.object(doc))
         json = w.bytes
@@ -76,29 +85,8 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
             PRAGMA journal_mode=WAL;
             PRAGMA synchronous=FULL;
             PRAGMA cache_size=-65536;
-            CREATE TABLE IF NOT EXISTS events (
-                id INTEGER PRIMARY KEY,
-                utc INTEGER NOT NULL,
-                received INTEGER NOT NULL,
-                category TEXT NOT NULL,
-                hostname TEXT NOT NULL,
-                doc TEXT NOT NULL);
-            CREATE INDEX IF NOT EXISTS events_utc ON events(utc);
-            CREATE INDEX IF NOT EXISTS events_received ON events(received);
-            CREATE INDEX IF NOT EXISTS events_category ON events(category);
-            CREATE INDEX IF NOT EXISTS events_hostname ON events(hostname);
-            CREATE TABLE IF NOT EXISTS alerts (
-                id INTEGER PRIMARY KEY,
-                utc INTEGER NOT NULL,
-                rule TEXT NOT NULL,
-                doc TEXT NOT NULL);
-            CREATE INDEX IF NOT EXISTS alerts_utc ON alerts(utc);
-            CREATE INDEX IF NOT EXISTS alerts_rule ON alerts(rule, utc);
-            CREATE TABLE IF NOT EXISTS rule_events (
-                rule TEXT NOT NULL,
-                event INTEGER NOT NULL,
-                PRIMARY KEY (rule, event)) WITHOUT ROWID;
             """)
+        try Self.migrate(h)
         var r: OpaquePointer?
         guard sqlite3_open_v2(path, &r, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, nil) == SQLITE_OK, let r else {
             throw StoreError(description: "\(path): cannot open for reading: \(r.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory")")
@@ -116,6 +104,60 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
     }
 
     private func exec(_ sql: String) throws { try Self.exec(db, sql) }
+
+    /// Schema steps, applied in order at start; the version reached is SQLite's user_version.
+    /// A step is never edited once released: new ones are appended. Step 1 is the schema of
+    /// the first release (whose stores are at version 0), so it only creates what is missing.
+    static let migrations: [String] = [
+        """
+        CREATE TABLE IF NOT EXISTS events (
+            id INTEGER PRIMARY KEY,
+            utc INTEGER NOT NULL,
+            received INTEGER NOT NULL,
+            category TEXT NOT NULL,
+            hostname TEXT NOT NULL,
+            doc TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS events_utc ON events(utc);
+        CREATE INDEX IF NOT EXISTS events_received ON events(received);
+        CREATE INDEX IF NOT EXISTS events_category ON events(category);
+        CREATE INDEX IF NOT EXISTS events_hostname ON events(hostname);
+        CREATE TABLE IF NOT EXISTS alerts (
+            id INTEGER PRIMARY KEY,
+            utc INTEGER NOT NULL,
+            rule TEXT NOT NULL,
+            doc TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS alerts_utc ON alerts(utc);
+        CREATE INDEX IF NOT EXISTS alerts_rule ON alerts(rule, utc);
+        CREATE TABLE IF NOT EXISTS rule_events (
+            rule TEXT NOT NULL,
+            event INTEGER NOT NULL,
+            PRIMARY KEY (rule, event)) WITHOUT ROWID;
+        """,
+        """
+        ALTER TABLE events ADD COLUMN msgid TEXT;
+        CREATE UNIQUE INDEX events_msgid ON events(msgid) WHERE msgid IS NOT NULL;
+        """,
+    ]
+
+    private static func migrate(_ db: OpaquePointer) throws {
+        try Self.exec(db, "BEGIN IMMEDIATE")
+        do {
+            let stmt = try prepare(db, "PRAGMA user_version")
+            let have = sqlite3_step(stmt) == SQLITE_ROW ? Int(sqlite3_column_int64(stmt, 0)) : 0
+            sqlite3_finalize(stmt)
+            if have > Self.migrations.count {
+                throw StoreError(description: "the store's schema is at version \(have), newer than this receiver's \(Self.migrations.count): upgrade the receiver")
+            }
+            for (i, step) in Self.migrations.enumerated() where i + 1 > have { try Self.exec(db, step) }
+            try Self.exec(db, "PRAGMA user_version=\(Self.migrations.count)")
+            try Self.exec(db, "COMMIT")
+        } catch {
+            try? Self.exec(db, "ROLLBACK")
+            throw error
+        }
+    }
+
+    public func leads() -> Bool { true }
 
     /// The connection's last error.
     private static func failure(_ conn: OpaquePointer) -> StoreError {
@@ -164,7 +206,7 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
         try exec("BEGIN IMMEDIATE")
         let stmt: OpaquePointer
         do {
-            stmt = try Self.prepare(db, "INSERT INTO events(utc, received, category, hostname, doc) VALUES (?,?,?,?,?)")
+            stmt = try Self.prepare(db, "INSERT OR IGNORE INTO events(utc, received, category, hostname, msgid, doc) VALUES (?,?,?,?,?,?)")
         } catch {
             try? exec("ROLLBACK")
             throw error
@@ -177,11 +219,12 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
                 sqlite3_bind_int64(stmt, 2, e.received)
                 mds_sqlite_bind_text(stmt, 3, e.category, Int32(e.category.utf8.count))
                 mds_sqlite_bind_text(stmt, 4, e.hostname, Int32(e.hostname.utf8.count))
+                if let m = e.messageID { mds_sqlite_bind_text(stmt, 5, m, Int32(m.utf8.count)) } else { sqlite3_bind_null(stmt, 5) }
                 // The document is bound without a copy (SQLITE_STATIC): it is stepped while
                 // the buffer is in reach.
                 let rc = e.json.withUnsafeBufferPointer { b in
                     b.withMemoryRebound(to: CChar.self) { c in
-                        sqlite3_bind_text(stmt, 5, c.baseAddress, Int32(c.count), nil)
+                        sqlite3_bind_text(stmt, 6, c.baseAddress, Int32(c.count), nil)
                         return sqlite3_step(stmt)
                     }
                 }
@@ -252,11 +295,21 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
         return out
     }
 
-    public func insertAlert(_ alert: JSONObject, utc: Int64, rule: String, events: [Int64]) throws -> Int64 {
+    public func insertAlert(_ alert: JSONObject, utc: Int64, rule: String, events: [Int64]) throws -> Int64? {
         dbLock.lock()
         defer { dbLock.unlock() }
         try exec("BEGIN IMMEDIATE")
         do {
+            for e in Set(events) {
+                try run("INSERT OR IGNORE INTO rule_events(rule, event) VALUES (?,?)") { stmt in
+                    mds_sqlite_bind_text(stmt, 1, rule, Int32(rule.utf8.count))
+                    sqlite3_bind_int64(stmt, 2, e)
+                }
+                if sqlite3_changes(db) == 0 {  // already used by this rule: raised before
+                    try exec("ROLLBACK")
+                    return nil
+                }
+            }
             var w = JSONWriter(capacity: 1024)
             w.value(.object(alert))
             try run("INSERT INTO alerts(utc, rule, doc) VALUES (?,?,?)") { stmt in
@@ -267,12 +320,6 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
                 }
             }
             let id = sqlite3_last_insert_rowid(db)
-            for e in events {
-                try run("INSERT OR IGNORE INTO rule_events(rule, event) VALUES (?,?)") { stmt in
-                    mds_sqlite_bind_text(stmt, 1, rule, Int32(rule.utf8.count))
-                    sqlite3_bind_int64(stmt, 2, e)
-                }
-            }
             try exec("COMMIT")
             return id
         } catch {

@@ -26,13 +26,16 @@ enum Entry {
 struct MozDefReceiver: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mozdef-receiver",
-        abstract: "Receive MozDef events over HTTP (loginput's routes) and store them in SQLite.")
+        abstract: "Receive MozDef events over HTTP (loginput's routes) and store them in SQLite or PostgreSQL.")
 
     @Option(help: ArgumentHelp("Address and port to listen on (loopback by default).", valueName: "host:port"))
     var listen = "127.0.0.1:8080"
 
-    @Option(help: ArgumentHelp("Directory for the SQLite store; created if missing.", valueName: "dir"))
-    var data = "/var/lib/mozdef-receiver"
+    @Option(help: ArgumentHelp("Where events, alerts and rule marks are kept: sqlite:DIR (created if missing; the default is sqlite:/var/lib/mozdef-receiver) or postgres://user:pass@host:port/db, which several receivers can share.", valueName: "store"))
+    var store: String?
+
+    @Option(help: ArgumentHelp("The same as --store sqlite:DIR.", valueName: "dir"))
+    var data: String?
 
     @Option(help: ArgumentHelp("Require 'Authorization: Bearer TOKEN' on every route but /status.", valueName: "token"))
     var token: String?
@@ -63,6 +66,10 @@ struct MozDefReceiver: AsyncParsableCommand {
 
     func validate() throws {
         guard Self.hostPort(listen) != nil else { throw ValidationError("--listen '\(listen)': expected host:port") }
+        if store != nil && data != nil { throw ValidationError("--store and --data: give one (--data DIR is --store sqlite:DIR)") }
+        if let s = store, !(s.hasPrefix("sqlite:") || s.hasPrefix("postgres://") || s.hasPrefix("postgresql://")) {
+            throw ValidationError("--store '\(s)': expected sqlite:DIR or postgres://user:pass@host:port/db")
+        }
         if let d = retentionDays, d < 1 { throw ValidationError("--retention-days must be >= 1") }
         if let a = amqp, AMQPPublisher.Target.parse(a) == nil { throw ValidationError("--amqp '\(a)': expected amqp://user:pass@host:port/vhost or amqps://...") }
         if let w = webhook, !(w.hasPrefix("http://") || w.hasPrefix("https://")) { throw ValidationError("--webhook '\(w)': expected an http:// or https:// URL") }
@@ -86,11 +93,16 @@ struct MozDefReceiver: AsyncParsableCommand {
                 throw ValidationError("--rules: \(error.description)")
             }
         }
-        let store: SQLiteStore
+        let spec = store ?? "sqlite:" + (data ?? "/var/lib/mozdef-receiver")
+        let store: any EventStore
         do {
-            store = try SQLiteStore(directory: data)
+            if spec.hasPrefix("sqlite:") {
+                store = try SQLiteStore(directory: String(spec.dropFirst("sqlite:".count)))
+            } else {
+                store = try PostgresStore(url: spec)
+            }
         } catch {
-            throw ValidationError("--data \(data): \(error)")
+            throw ValidationError("--store: \(error)")
         }
         let engine = RuleEngine(rules: loaded, store: store, metrics: metrics)
         let name = mozdefHostname ?? ProcessInfo.processInfo.hostName
@@ -135,10 +147,20 @@ struct MozDefReceiver: AsyncParsableCommand {
 
         // Rules run on their schedules (and on POST /api/alerts/run), on a thread of their own:
         // the event loops never wait for a rule's query.
+        // In a cluster only the leader runs them; another receiver takes over within a second
+        // of the leader's connection ending, and runs each rule at its next scheduled time.
         if !loaded.isEmpty {
             let t = Thread {
+                var leading = false
                 while true {
-                    _ = engine.runDue()
+                    let now = store.leads()
+                    if now != leading {
+                        Self.log(now ? "rules: this receiver runs the scheduled rules" : "rules: another receiver runs the scheduled rules")
+                        if now { engine.resetSchedule() }
+                        leading = now
+                        engine.leading = now
+                    }
+                    if leading { _ = engine.runDue() }
                     Thread.sleep(forTimeInterval: 1)
                 }
             }
@@ -161,7 +183,7 @@ struct MozDefReceiver: AsyncParsableCommand {
     }
 
     /// The query routes: events, alerts, rules, metrics.
-    static func apiRoutes(store: SQLiteStore, engine: RuleEngine, metrics: Metrics) -> [String: [(HTTPMethod, Routes.Handler)]] {
+    static func apiRoutes(store: any EventStore, engine: RuleEngine, metrics: Metrics) -> [String: [(HTTPMethod, Routes.Handler)]] {
         var r: [String: [(HTTPMethod, Routes.Handler)]] = [:]
         r["/metrics"] = [(.GET, { _, reply in
             reply(HTTPReply(status: 200, contentType: "text/plain; version=0.0.4", body: Array(metrics.text().utf8)))
@@ -201,7 +223,10 @@ struct MozDefReceiver: AsyncParsableCommand {
         })]
         r["/api/rules"] = [(.GET, { _, reply in
             var w = JSONWriter(capacity: 1024)
-            w.value(.object(JSONObject(members: [.init(key: "rules", value: engine.describe())])))
+            w.value(.object(JSONObject(members: [
+                .init(key: "leader", value: .bool(engine.leading)),
+                .init(key: "rules", value: engine.describe()),
+            ])))
             reply(HTTPReply(status: 200, contentType: "application/json", body: w.bytes))
         })]
         return r

@@ -24,10 +24,12 @@ import TestSupport
         let port: Int
         var base: String { "http://127.0.0.1:\(port)" }
 
+        /// `data`: a directory for SQLite, or a postgres:// URL.
         init(data: String, extra: [String] = [], port: Int? = nil) throws {
             self.port = try port ?? Self.freePort()
             process.executableURL = URL(fileURLWithPath: ServerTests.product("mozdef-receiver"))
-            process.arguments = ["--listen", "127.0.0.1:\(self.port)", "--data", data, "--mozdef-hostname", "receiver.test"] + extra
+            let store = data.hasPrefix("postgres://") ? ["--store", data] : ["--data", data]
+            process.arguments = ["--listen", "127.0.0.1:\(self.port)"] + store + ["--mozdef-hostname", "receiver.test"] + extra
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
@@ -165,16 +167,27 @@ import TestSupport
         #expect(metrics.contains(#"mozdef_receiver_events_rejected_total{route="events"} 5"#), "\(metrics)")
     }
 
+    /// Where a test's receivers keep their events: a SQLite directory, or a private
+    /// PostgreSQL (kept alive by the returned object).
+    static func store(_ kind: String, _ dir: TemporaryDirectory) throws -> (String, PrivatePostgres?) {
+        if kind == "sqlite" { return (dir.path("data"), nil) }
+        let pg = try PrivatePostgres()
+        return (pg.url, pg)
+    }
+
     /// A 200 means committed: the receiver killed with SIGKILL right after still has the event.
-    @Test func aTwoHundredSurvivesKillNine() throws {
+    @Test(arguments: ["sqlite", "postgres"])
+    func aTwoHundredSurvivesKillNine(store: String) throws {
         let dir = try TemporaryDirectory(prefix: "receiver")
-        var r = try Receiver(data: dir.path("data"))
+        let (data, pg) = try Self.store(store, dir)
+        defer { withExtendedLifetime(pg) {} }
+        var r = try Receiver(data: data)
         for k in 0..<20 {
             #expect(try Self.request("POST", r.base + "/events", body: #"{"summary":"durable \#(k)"}"#).status == 200)
         }
         let port = r.port
         r.kill9()
-        r = try Receiver(data: dir.path("data"), port: port)
+        r = try Receiver(data: data, port: port)
         #expect(try Self.events(r, "summary:durable").total == 20)
     }
 
@@ -193,9 +206,12 @@ import TestSupport
 
     /// The sample rules over one receiver: an alert when the threshold is reached, none below
     /// it, none twice for the same events; the rule listing and the alert counters.
-    @Test func sampleRulesRaiseAlertsOnce() throws {
+    @Test(arguments: ["sqlite", "postgres"])
+    func sampleRulesRaiseAlertsOnce(store: String) throws {
         let dir = try TemporaryDirectory(prefix: "receiver")
-        let r = try Receiver(data: dir.path("data"), extra: ["--rules", Self.repoRoot.appendingPathComponent("samples/rules").path])
+        let (data, pg) = try Self.store(store, dir)
+        defer { withExtendedLifetime(pg) {} }
+        let r = try Receiver(data: data, extra: ["--rules", Self.repoRoot.appendingPathComponent("samples/rules").path])
         func post(_ body: String, _ times: Int = 1) throws {
             for _ in 0..<times { #expect(try Self.request("POST", r.base + "/events", body: body).status == 200) }
         }
@@ -235,8 +251,39 @@ import TestSupport
         #expect(rules.first { $0["name"] as? String == "deadman" }?["type"] as? String == "deadman")
         #expect(rules.first { $0["name"] as? String == "deadman" }?["schedule"] as? String == "*/5 * * * *")
         #expect(rules.allSatisfy { $0["last_run"] is String && $0["last_error"] is NSNull })
+        #expect((try Self.request("GET", r.base + "/api/rules").json as? [String: Any])?["leader"] as? Bool == true, "a receiver alone runs its rules")
         let metrics = try Self.request("GET", r.base + "/metrics").body
         #expect(metrics.contains("mozdef_receiver_alerts_total 3"), "\(metrics)")
+    }
+
+    /// A store of the first release (schema version 0, no message ids) is migrated at start:
+    /// its events are kept and new ones are stored beside them.
+    @Test func aFirstReleaseStoreIsMigrated() throws {
+        let dir = try TemporaryDirectory(prefix: "receiver")
+        try FileManager.default.createDirectory(atPath: dir.path("data"), withIntermediateDirectories: true)
+        let old = """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            db.executescript('''
+            CREATE TABLE events (id INTEGER PRIMARY KEY, utc INTEGER NOT NULL, received INTEGER NOT NULL,
+                category TEXT NOT NULL, hostname TEXT NOT NULL, doc TEXT NOT NULL);
+            CREATE INDEX events_utc ON events(utc);
+            CREATE INDEX events_received ON events(received);
+            CREATE TABLE alerts (id INTEGER PRIMARY KEY, utc INTEGER NOT NULL, rule TEXT NOT NULL, doc TEXT NOT NULL);
+            CREATE TABLE rule_events (rule TEXT NOT NULL, event INTEGER NOT NULL, PRIMARY KEY (rule, event)) WITHOUT ROWID;
+            INSERT INTO events(utc, received, category, hostname, doc) VALUES
+                (1, 1, 'test', 'h', '{"summary":"kept from before","category":"test","hostname":"h"}');
+            ''')
+            db.commit()
+            """
+        let (code, _, err) = try Self.run("/usr/bin/python3", ["-c", old, dir.path("data/events.sqlite")])
+        #expect(code == 0, "\(err)")
+        let r = try Receiver(data: dir.path("data"))
+        #expect(try Self.request("POST", r.base + "/events", body: #"{"summary":"new one"}"#).status == 200)
+        #expect(try Self.events(r, "summary:kept").total == 1)
+        #expect(try Self.events(r).total == 2)
+        let (_, version, _) = try Self.run("/usr/bin/python3", ["-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA user_version').fetchone()[0])", dir.path("data/events.sqlite")])
+        #expect(version.trimmingCharacters(in: .whitespacesAndNewlines) == "2")
     }
 
     /// A rule file with an error stops the start, naming the file and the reason.

@@ -52,27 +52,9 @@ public final class PrivateBroker {
         }
     }
 
-    /// posix_spawn + waitpid: Foundation's Process never saw this script exit (the broker it
-    /// starts detaches into its own session), so it is not used here.
     public func run(_ what: String) throws {
         let script = PrivateBroker.repoRoot.appendingPathComponent("scripts/rabbitmq-private").path
-        let args = [script, what, dir.path("node"), String(port)]
-        var cargs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
-        defer { for a in cargs { free(a) } }
-        var pid: pid_t = 0
-        // The test runner blocks signals in its threads; the broker must get SIGTERM.
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigmask(&attr, &none)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK))
-        let rc = posix_spawn(&pid, script, nil, &attr, &cargs, environ)
-        guard rc == 0 else { throw Failure(description: "cannot start \(script)") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        guard status == 0 else { throw Failure(description: "rabbitmq-private \(what) failed (\(status))") }
+        try runScript([script, what, dir.path("node"), String(port)])
     }
 
     deinit { try? run("stop") }

@@ -1,0 +1,61 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A private PostgreSQL for one test (Debian's server, scripts/postgres-private): its own
+/// port, data and socket directory on loopback, database "mozdef", user postgres.
+public final class PrivatePostgres {
+    public let dir: TemporaryDirectory
+    public let port: Int
+    public var url: String { "postgres://postgres@127.0.0.1:\(port)/mozdef" }
+
+    public init() throws {
+        dir = try TemporaryDirectory(prefix: "postgres")
+        chmod(dir.url.path, 0o755)  // the server runs as user postgres
+        port = 26000 + Int(getpid() % 4000) + Int.random(in: 0..<500)
+        try run("start")
+    }
+
+    func run(_ what: String) throws {
+        let script = PrivateBroker.repoRoot.appendingPathComponent("scripts/postgres-private").path
+        try runScript([script, what, dir.path("pg"), String(port)])
+    }
+
+    /// One SQL statement through psql; its output, unaligned, without headers.
+    public func psql(_ sql: String) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        p.arguments = ["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw PrivateBroker.Failure(description: "psql failed: \(sql)") }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    deinit { try? run("stop") }
+}
+
+/// Runs a script to its end with posix_spawn + waitpid. Foundation's Process never saw such a
+/// script exit when the server it starts detaches into its own session; and the test runner
+/// blocks signals in its threads, so the mask is cleared for the servers it starts.
+public func runScript(_ args: [String]) throws {
+    var cargs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
+    defer { for a in cargs { free(a) } }
+    var pid: pid_t = 0
+    var attr = posix_spawnattr_t()
+    posix_spawnattr_init(&attr)
+    defer { posix_spawnattr_destroy(&attr) }
+    var none = sigset_t()
+    sigemptyset(&none)
+    posix_spawnattr_setsigmask(&attr, &none)
+    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK))
+    let rc = posix_spawn(&pid, args[0], nil, &attr, &cargs, environ)
+    guard rc == 0 else { throw PrivateBroker.Failure(description: "cannot start \(args[0])") }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    guard status == 0 else { throw PrivateBroker.Failure(description: "\(args[0]) \(args[1]) failed (\(status))") }
+}
