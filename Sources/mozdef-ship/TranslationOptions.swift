@@ -79,8 +79,11 @@ struct DeliveryFlags: ParsableArguments {
     @Flag(help: "Compress HTTP request bodies with gzip.")
     var gzip = false
 
-    @Option(help: ArgumentHelp("Events per request for a /_bulk URL.", valueName: "n"))
+    @Option(help: ArgumentHelp("Events per request for a /_bulk URL or an es+http(s):// destination.", valueName: "n"))
     var batch = 500
+
+    @Option(help: ArgumentHelp("Index of an es+http(s):// destination; %Y, %m and %d take the date of the event's utctimestamp (default: events-%Y%m%d, MozDef's daily indexes).", valueName: "name"))
+    var index = "events-%Y%m%d"
 
     @Option(help: ArgumentHelp("One-event POSTs in flight on the connection (HTTP/1.1 pipelining); 1 waits for each answer.", valueName: "n"))
     var pipeline = 16
@@ -112,6 +115,7 @@ struct DeliveryFlags: ParsableArguments {
         if Self.byteSize(spoolMax) == nil { throw ValidationError("--spool-max '\(spoolMax)': expected a size such as 500M or 2G") }
         if !(timeout > 0) { throw ValidationError("--timeout must be > 0") }
         if batch < 1 { throw ValidationError("--batch must be >= 1") }
+        if let why = ElasticsearchSink.invalidIndex(index) { throw ValidationError("--index '\(index)': \(why)") }
         if pipeline < 1 || pipeline > 1024 { throw ValidationError("--pipeline must be 1 to 1024") }
         if let w = batchWait, w < 0 { throw ValidationError("--batch-wait must be >= 0") }
         for h in headers where !h.contains(":") { throw ValidationError("--header '\(h)': expected 'Name: value'") }
@@ -129,6 +133,7 @@ struct DeliveryFlags: ParsableArguments {
         d.http.timeoutSeconds = timeout
         d.http.gzip = gzip
         d.http.batch = batch
+        d.index = index
         d.http.pipeline = pipeline
         d.http.batchWait = batchWait.map { Double($0) / 1000 }
         if let spoolDir {
