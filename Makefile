@@ -76,6 +76,7 @@ bench: deps
 	benchmarks/http.sh
 	$(SWIFT) build -c release --product mozdef-receiver
 	benchmarks/receiver.sh
+	benchmarks/cluster.sh
 
 clean:
 	rm -rf .build

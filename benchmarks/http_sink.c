@@ -2,7 +2,9 @@
    127.0.0.1, reads each body by Content-Length and answers 200 with an empty body on the same
    kept-alive connection, so the client's cost is measured, not the server's. One connection
    at a time; prints its port, then counts requests and body bytes to stderr on SIGTERM.
-   usage: http_sink */
+   With "es", the answer is an Elasticsearch bulk response in which every item succeeded
+   ({"errors":false}, which a bulk client reads without looking at the items).
+   usage: http_sink [es] */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -18,7 +20,7 @@
 static long requests, bytes;
 static void done(int sig) { (void)sig; fprintf(stderr, "%ld requests, %ld body bytes\n", requests, bytes); _exit(0); }
 
-int main(void) {
+int main(int argc, char **argv) {
     signal(SIGTERM, done);
     int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
     setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -29,7 +31,12 @@ int main(void) {
     printf("%d\n", ntohs(a.sin_port));
     fflush(stdout);
     static char buf[1 << 20];
-    static const char reply[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    static const char empty[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    static const char bulk[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 36\r\n\r\n"
+                               "{\"took\":1,\"errors\":false,\"items\":[]}";
+    const int es = argc > 1 && strcmp(argv[1], "es") == 0;
+    const char *reply = es ? bulk : empty;
+    const size_t reply_len = es ? sizeof bulk - 1 : sizeof empty - 1;
     for (;;) {
         int c = accept(s, NULL, NULL);
         if (c < 0) continue;
@@ -59,7 +66,7 @@ int main(void) {
         answered:
             requests++;
             bytes += body;
-            if (write(c, reply, sizeof reply - 1) < 0) break;
+            if (write(c, reply, reply_len) < 0) break;
         }
     next:
         close(c);
