@@ -126,8 +126,6 @@ public final class PostgresStore: EventStore, @unchecked Sendable {
                 } catch {
                     result = error
                     guard attempt == 0 && !writer.isHealthy else { break }
-                    writer.reset()
-                    try? prepareWriter()
                 }
             }
             for b in batch { b.done(result) }
@@ -139,6 +137,7 @@ public final class PostgresStore: EventStore, @unchecked Sendable {
         defer { writeLock.unlock() }
         // Without message ids (HTTP ingest) rows go straight into events; with them, through
         // the staging table, skipping ids already stored.
+        if writer.reconnectIfLost() { try prepareWriter() }
         let keyed = groups.contains { $0.contains { $0.messageID != nil } }
         buf.removeAll(keepingCapacity: true)
         var n = 0
@@ -201,23 +200,25 @@ public final class PostgresStore: EventStore, @unchecked Sendable {
     private func documents(_ sql: String, since: Int64?, limit: Int, match: (JSONObject) -> Bool) throws -> (total: Int, events: [JSONObject]) {
         readLock.lock()
         defer { readLock.unlock() }
-        var total = 0
-        var out: [JSONObject] = []
-        try reader.stream(sql, [String(since ?? Int64.min)]) { row in
-            guard let text = row.bytes(0),
-                  case .object(let o)? = try? JSONReader.parse(text) else { return }
-            if match(o) {
-                total += 1
-                if out.count < limit { out.append(o) }
+        return try reader.again {
+            var total = 0
+            var out: [JSONObject] = []
+            try reader.stream(sql, [String(since ?? Int64.min)]) { row in
+                guard let text = row.bytes(0),
+                      case .object(let o)? = try? JSONReader.parse(text) else { return }
+                if match(o) {
+                    total += 1
+                    if out.count < limit { out.append(o) }
+                }
             }
+            return (total, out)
         }
-        return (total, out)
     }
 
     public func expire(before: Int64) throws -> Int {
         writeLock.lock()
         defer { writeLock.unlock() }
-        return try writer.command("DELETE FROM events WHERE received < $1", [String(before)])
+        return try writer.again { try writer.command("DELETE FROM events WHERE received < $1", [String(before)]) }
     }
 
     public func window(since: Int64, unusedBy rule: String?) throws -> [(id: Int64, doc: JSONObject)] {
@@ -227,13 +228,15 @@ public final class PostgresStore: EventStore, @unchecked Sendable {
             SELECT id, doc FROM events WHERE (utc >= $1 OR received >= $1)
             AND NOT EXISTS (SELECT 1 FROM rule_events r WHERE r.rule = $2 AND r.event = events.id) ORDER BY id
             """
-        var out: [(Int64, JSONObject)] = []
-        try reader.stream(sql, rule.map { [String(since), $0] } ?? [String(since)]) { row in
-            guard let idText = row.string(0), let id = Int64(idText), let text = row.bytes(1),
-                  case .object(let o)? = try? JSONReader.parse(text) else { return }
-            out.append((id, o))
+        return try reader.again {
+            var out: [(Int64, JSONObject)] = []
+            try reader.stream(sql, rule.map { [String(since), $0] } ?? [String(since)]) { row in
+                guard let idText = row.string(0), let id = Int64(idText), let text = row.bytes(1),
+                      case .object(let o)? = try? JSONReader.parse(text) else { return }
+                out.append((id, o))
+            }
+            return out
         }
-        return out
     }
 
     public func insertAlert(_ alert: JSONObject, utc: Int64, rule: String, events: [Int64]) throws -> Int64? {
@@ -241,8 +244,6 @@ public final class PostgresStore: EventStore, @unchecked Sendable {
         w.value(.object(alert))
         let doc = String(decoding: w.bytes, as: UTF8.self)
         let ids = Array(Set(events))
-        writeLock.lock()
-        defer { writeLock.unlock() }
         try writer.exec("BEGIN")
         do {
             // Marked first: if another receiver marked one of these events for this rule, it
@@ -268,7 +269,7 @@ public final class PostgresStore: EventStore, @unchecked Sendable {
     public func lastAlert(rule: String) throws -> Int64? {
         readLock.lock()
         defer { readLock.unlock() }
-        let rows = try reader.query("SELECT max(utc) FROM alerts WHERE rule = $1", [rule])
+        let rows = try reader.again { try reader.query("SELECT max(utc) FROM alerts WHERE rule = $1", [rule]) }
         return rows.first?.first.flatMap { $0 }.flatMap { Int64($0) }
     }
 
@@ -327,6 +328,27 @@ final class PGConnection: @unchecked Sendable {
     var isHealthy: Bool { PQstatus(conn) == CONNECTION_OK }
 
     func reset() { PQreset(conn) }
+
+    /// `body`, and once more on a new connection if it failed because the connection was lost
+    /// (a server restart or a network cut shows only when a statement fails).
+    func again<T>(_ body: () throws -> T) throws -> T {
+        reconnectIfLost()
+        do {
+            return try body()
+        } catch {
+            guard reconnectIfLost() else { throw error }
+            return try body()
+        }
+    }
+
+    /// A connection the server or the network dropped fails its next statement and then
+    /// reports itself bad: it is opened again before the next use. True when it was.
+    @discardableResult
+    func reconnectIfLost() -> Bool {
+        guard PQstatus(conn) != CONNECTION_OK else { return false }
+        PQreset(conn)
+        return true
+    }
 
     static func message(_ c: OpaquePointer) -> String {
         String(cString: PQerrorMessage(c)).trimmingCharacters(in: .whitespacesAndNewlines)

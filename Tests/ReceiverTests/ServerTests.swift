@@ -191,6 +191,29 @@ import TestSupport
         #expect(try Self.events(r, "summary:durable").total == 20)
     }
 
+    /// PostgreSQL restarted under a running receiver: the requests in between may get 500
+    /// (never a 200 for an event not committed), and the receiver reconnects by itself.
+    @Test func postgresRestartedUnderTheReceiver() throws {
+        let pg = try PrivatePostgres()
+        let r = try Receiver(data: pg.url, extra: ["--rules", Self.repoRoot.appendingPathComponent("samples/rules").path])
+        var failures = 0
+        func post(_ k: Int) throws {
+            for _ in 0..<100 {
+                if try Self.request("POST", r.base + "/events", body: #"{"summary":"through a restart \#(k)"}"#).status == 200 { return }
+                failures += 1
+                usleep(100_000)
+            }
+            Issue.record("event \(k) never stored")
+        }
+        for k in 0..<10 { try post(k) }
+        try pg.restart()
+        for k in 10..<20 { try post(k) }
+        let got = try Self.events(r, "summary:restart")
+        #expect(Set(got.events.compactMap { $0["summary"] as? String }).count == 20)
+        #expect(got.total <= 20 + failures)
+        #expect(try Self.request("POST", r.base + "/api/alerts/run").status == 200, "the rules read again after the restart")
+    }
+
     /// With --token nothing is read or stored without `Authorization: Bearer`; /status stays open.
     @Test func aTokenGuardsEveryRouteButStatus() throws {
         let dir = try TemporaryDirectory(prefix: "receiver")

@@ -17,6 +17,9 @@ public final class PrivatePostgres {
         try run("start")
     }
 
+    /// Stops the server (cutting its connections) and starts it again.
+    public func restart() throws { try run("restart") }
+
     func run(_ what: String) throws {
         let script = PrivateBroker.repoRoot.appendingPathComponent("scripts/postgres-private").path
         try runScript([script, what, dir.path("pg"), String(port)])
