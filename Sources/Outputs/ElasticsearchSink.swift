@@ -225,13 +225,7 @@ public final class ElasticsearchSink: EventSink {
 
     private func backoff(_ why: String, _ delay: inout Double, _ reported: inout Bool) throws(LineOutput.WriteError) {
         retries += 1
-        if shouldStop() { throw LineOutput.WriteError(name: name, reason: why + " (giving up: stopping)") }
-        if !reported {
-            report("\(name): \(why); retrying (events are kept until the server takes them)")
-            reported = true
-        }
-        usleep(useconds_t(delay * Double.random(in: 0.8...1.2) * 1_000_000))
-        delay = min(delay * 2, 30)
+        try pauseBeforeRetry(name, why, &delay, &reported, shouldStop: shouldStop, report: report)
     }
 }
 

@@ -193,13 +193,7 @@ public final class HTTPSink: EventSink {
 
     private func backoff(_ why: String, _ delay: inout Double, _ reported: inout Bool) throws(LineOutput.WriteError) {
         retries += 1
-        if shouldStop() { throw LineOutput.WriteError(name: url, reason: why + " (giving up: stopping)") }
-        if !reported {
-            report("\(url): \(why); retrying (events are kept until the server takes them)")
-            reported = true
-        }
-        usleep(useconds_t(delay * Double.random(in: 0.8...1.2) * 1_000_000))
-        delay = min(delay * 2, 30)
+        try pauseBeforeRetry(url, why, &delay, &reported, shouldStop: shouldStop, report: report)
     }
 
     /// gzip (RFC 1952) of `src` into `out`.
@@ -219,4 +213,17 @@ public final class HTTPSink: EventSink {
         deflateEnd(&z)
         out.removeLast(out.count - n)
     }
+}
+
+/// Waits before a retry (exponential backoff from `delay`, doubling to 30 s, with jitter),
+/// saying why once; throws when the job is stopping, so the events stay undelivered.
+func pauseBeforeRetry(_ name: String, _ why: String, _ delay: inout Double, _ reported: inout Bool,
+                      shouldStop: () -> Bool, report: (String) -> Void) throws(LineOutput.WriteError) {
+    if shouldStop() { throw LineOutput.WriteError(name: name, reason: why + " (giving up: stopping)") }
+    if !reported {
+        report("\(name): \(why); retrying (events are kept until the server takes them)")
+        reported = true
+    }
+    usleep(useconds_t(delay * Double.random(in: 0.8...1.2) * 1_000_000))
+    delay = min(delay * 2, 30)
 }

@@ -37,21 +37,16 @@ public final class PostgresStore: EventStore, @unchecked Sendable {
             category TEXT NOT NULL,
             hostname TEXT NOT NULL,
             doc TEXT NOT NULL);
-        CREATE INDEX IF NOT EXISTS events_utc ON events(utc);
-        CREATE INDEX IF NOT EXISTS events_received ON events(received);
-        CREATE INDEX IF NOT EXISTS events_category ON events(category);
-        CREATE INDEX IF NOT EXISTS events_hostname ON events(hostname);
         CREATE TABLE IF NOT EXISTS alerts (
             id BIGSERIAL PRIMARY KEY,
             utc BIGINT NOT NULL,
             rule TEXT NOT NULL,
             doc TEXT NOT NULL);
-        CREATE INDEX IF NOT EXISTS alerts_utc ON alerts(utc);
-        CREATE INDEX IF NOT EXISTS alerts_rule ON alerts(rule, utc);
         CREATE TABLE IF NOT EXISTS rule_events (
             rule TEXT NOT NULL,
             event BIGINT NOT NULL,
             PRIMARY KEY (rule, event));
+        \(schemaIndexes)
         """,
         """
         ALTER TABLE events ADD COLUMN IF NOT EXISTS msgid TEXT;

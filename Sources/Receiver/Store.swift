@@ -53,6 +53,16 @@ public struct StoredEvent: Sendable {
     }
 }
 
+/// The indexes of the first schema, the same in both stores.
+let schemaIndexes = """
+    CREATE INDEX IF NOT EXISTS events_utc ON events(utc);
+    CREATE INDEX IF NOT EXISTS events_received ON events(received);
+    CREATE INDEX IF NOT EXISTS events_category ON events(category);
+    CREATE INDEX IF NOT EXISTS events_hostname ON events(hostname);
+    CREATE INDEX IF NOT EXISTS alerts_utc ON alerts(utc);
+    CREATE INDEX IF NOT EXISTS alerts_rule ON alerts(rule, utc);
+    """
+
 public struct StoreError: Error, CustomStringConvertible, Sendable {
     public var description: String
 }
@@ -117,21 +127,16 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
             category TEXT NOT NULL,
             hostname TEXT NOT NULL,
             doc TEXT NOT NULL);
-        CREATE INDEX IF NOT EXISTS events_utc ON events(utc);
-        CREATE INDEX IF NOT EXISTS events_received ON events(received);
-        CREATE INDEX IF NOT EXISTS events_category ON events(category);
-        CREATE INDEX IF NOT EXISTS events_hostname ON events(hostname);
         CREATE TABLE IF NOT EXISTS alerts (
             id INTEGER PRIMARY KEY,
             utc INTEGER NOT NULL,
             rule TEXT NOT NULL,
             doc TEXT NOT NULL);
-        CREATE INDEX IF NOT EXISTS alerts_utc ON alerts(utc);
-        CREATE INDEX IF NOT EXISTS alerts_rule ON alerts(rule, utc);
         CREATE TABLE IF NOT EXISTS rule_events (
             rule TEXT NOT NULL,
             event INTEGER NOT NULL,
             PRIMARY KEY (rule, event)) WITHOUT ROWID;
+        \(schemaIndexes)
         """,
         """
         ALTER TABLE events ADD COLUMN msgid TEXT;

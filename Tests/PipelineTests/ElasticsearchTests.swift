@@ -20,14 +20,7 @@ import TestSupport
             let out = Pipe()
             process.standardOutput = out
             try process.run()
-            var line = Data()
-            while !line.contains(0x0A) {
-                let d = out.fileHandleForReading.availableData
-                if d.isEmpty { break }
-                line.append(d)
-            }
-            // "listening PORT"
-            port = Int(String(decoding: line, as: UTF8.self).split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+            port = Int(firstLine(of: out).split(separator: " ").last ?? "") ?? 0  // "listening PORT"
         }
 
         var url: String { "es+http://127.0.0.1:\(port)" }

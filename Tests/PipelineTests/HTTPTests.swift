@@ -18,13 +18,7 @@ import TestSupport
             let out = Pipe()
             process.standardOutput = out
             try process.run()
-            var line = Data()
-            while !line.contains(0x0A) {
-                let d = out.fileHandleForReading.availableData
-                if d.isEmpty { break }
-                line.append(d)
-            }
-            self.port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+            self.port = Int(firstLine(of: out)) ?? 0
         }
 
         /// SIGKILL: children of the test runner inherit its blocked signal mask, SIGTERM included.
