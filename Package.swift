@@ -62,6 +62,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Every parser under libFuzzer (`make fuzz`); built normally, it replays saved inputs.
+        .executableTarget(name: "mozdef-fuzz", dependencies: ["MozDefEvent", "Translators", "Inputs", "Receiver"]),
+
         // Shared by the test targets: the conformance corpus and temporary directories.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "MozDefEventTests", dependencies: ["MozDefEvent", "TestSupport"]),

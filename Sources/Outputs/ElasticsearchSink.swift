@@ -54,8 +54,14 @@ public final class ElasticsearchSink: EventSink {
         name = url
         self.options = options
         var base = url.hasPrefix("es+") ? String(url.dropFirst(3)) : url
+        // A query (?pipeline=…) stays after the path, which gains /_bulk.
+        var query = ""
+        if let q = base.firstIndex(of: "?") {
+            query = String(base[q...])
+            base = String(base[..<q])
+        }
         while base.hasSuffix("/") { base.removeLast() }
-        pipeline = HTTPPipeline(url: base + "/_bulk", options: options.http, depth: 1, contentType: "application/x-ndjson")
+        pipeline = HTTPPipeline(url: base + "/_bulk" + query, options: options.http, depth: 1, contentType: "application/x-ndjson")
         indexName = IndexName(options.index)
     }
 
@@ -70,6 +76,7 @@ public final class ElasticsearchSink: EventSink {
         if s.isEmpty { return "empty" }
         if s != s.lowercased() { return "must be lowercase" }
         if let c = s.first(where: { "\\/*?\"<>| ,#:".contains($0) }) { return "must not contain '\(c)'" }
+        if s.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) { return "must not contain control characters" }
         if let f = s.first, "-_+".contains(f) { return "must not start with '\(f)'" }
         if s == "." || s == ".." { return "must not be . or .." }
         if sample.count > 255 { return "longer than 255 bytes" }

@@ -12,7 +12,6 @@ import MozDefEvent
 /// (a session advisory lock: PostgreSQL drops it the moment that connection ends, so a
 /// receiver killed with SIGKILL hands the rules over at once).
 public final class PostgresStore: EventStore, @unchecked Sendable {
-    private let url: String
     private let writer: PGConnection
     private let reader: PGConnection
     private let leaderConn: PGConnection
@@ -56,21 +55,17 @@ public final class PostgresStore: EventStore, @unchecked Sendable {
 
     /// `url`: postgres:// or postgresql://user:pass@host:port/db[?param=value], as libpq reads it.
     public init(url: String) throws {
-        self.url = url
         writer = try PGConnection(url)
         reader = try PGConnection(url)
         leaderConn = try PGConnection(url)
         try migrate()
         // Rows of a group commit go through a session table, so that a message delivered
         // twice (same AMQP message id) is stored once: COPY cannot skip a conflicting row.
-        try prepareWriter()
+        // A temporary table lives as long as its session: it is made again on each new one.
+        try writer.setUp(["CREATE TEMP TABLE IF NOT EXISTS staging (n INT, utc BIGINT, received BIGINT, category TEXT, hostname TEXT, msgid TEXT, doc TEXT) ON COMMIT DELETE ROWS"])
         let t = Thread { self.writeLoop() }
         t.name = "pg-writer"
         t.start()
-    }
-
-    private func prepareWriter() throws {
-        try writer.exec("CREATE TEMP TABLE IF NOT EXISTS staging (n INT, utc BIGINT, received BIGINT, category TEXT, hostname TEXT, msgid TEXT, doc TEXT) ON COMMIT DELETE ROWS")
     }
 
     /// The schema version this build brings.
@@ -112,7 +107,9 @@ public final class PostgresStore: EventStore, @unchecked Sendable {
         while true {
             let batch = queue.takeAll()
             var result: Error?
-            // One retry on a new connection: the server may have restarted between two commits.
+            // One retry on a new connection: the server may have restarted between two
+            // commits. Not when the connection broke after COMMIT was sent: the rows may be
+            // stored, and a copy without a message id would be stored twice.
             for attempt in 0..<2 {
                 do {
                     try commit(batch.map(\.docs), &copyBuffer)
@@ -120,19 +117,23 @@ public final class PostgresStore: EventStore, @unchecked Sendable {
                     break
                 } catch {
                     result = error
-                    guard attempt == 0 && !writer.isHealthy else { break }
+                    guard attempt == 0 && !writer.isHealthy && !commitSent else { break }
                 }
             }
             for b in batch { b.done(result) }
         }
     }
 
+    /// Whether the last commit's COMMIT went out (its outcome is then unknown if it failed).
+    private var commitSent = false
+
     private func commit(_ groups: [[StoredEvent]], _ buf: inout [UInt8]) throws {
         writeLock.lock()
         defer { writeLock.unlock() }
+        commitSent = false
         // Without message ids (HTTP ingest) rows go straight into events; with them, through
         // the staging table, skipping ids already stored.
-        if writer.reconnectIfLost() { try prepareWriter() }
+        writer.reconnectIfLost()
         let keyed = groups.contains { $0.contains { $0.messageID != nil } }
         buf.removeAll(keepingCapacity: true)
         var n = 0
@@ -150,19 +151,23 @@ public final class PostgresStore: EventStore, @unchecked Sendable {
                 n += 1
             }
         }
+        var skipped = 0
         try writer.exec("BEGIN")
         do {
             if keyed {
                 try writer.copy("COPY staging (n, utc, received, category, hostname, msgid, doc) FROM STDIN", buf)
-                try writer.exec("""
+                let inserted = try writer.command("""
                     INSERT INTO events (utc, received, category, hostname, msgid, doc)
                     SELECT utc, received, category, hostname, msgid, doc FROM staging ORDER BY n
                     ON CONFLICT (msgid) WHERE msgid IS NOT NULL DO NOTHING
-                    """)
+                    """, [])
+                skipped = n - inserted
             } else {
                 try writer.copy("COPY events (utc, received, category, hostname, msgid, doc) FROM STDIN", buf)
             }
+            commitSent = true
             try writer.exec("COMMIT")
+            if skipped > 0 { duplicateCount.add(skipped) }
         } catch {
             try? writer.exec("ROLLBACK")
             throw error
@@ -234,13 +239,31 @@ public final class PostgresStore: EventStore, @unchecked Sendable {
         }
     }
 
-    public func insertAlert(_ alert: JSONObject, utc: Int64, rule: String, events: [Int64]) throws -> Int64? {
+    public func insertAlert(_ alert: JSONObject, utc: Int64, rule: String, events: [Int64], unlessAlertSince: Int64?) throws -> Int64? {
+        writeLock.lock()
+        defer { writeLock.unlock() }
+        return try writer.again { try insertAlertLocked(alert, utc: utc, rule: rule, events: events, unlessAlertSince: unlessAlertSince) }
+    }
+
+    private func insertAlertLocked(_ alert: JSONObject, utc: Int64, rule: String, events: [Int64], unlessAlertSince: Int64?) throws -> Int64? {
         var w = JSONWriter(capacity: 1024)
         w.value(.object(alert))
         let doc = String(decoding: w.bytes, as: UTF8.self)
-        let ids = Array(Set(events))
+        // In one order everywhere: two receivers marking overlapping events then wait for
+        // each other instead of deadlocking.
+        let ids = Array(Set(events)).sorted()
         try writer.exec("BEGIN")
         do {
+            if let since = unlessAlertSince {
+                // Receivers checking the same rule take turns (a lock on the rule's name for
+                // this transaction), so only the first stores its alert.
+                _ = try writer.query("SELECT pg_advisory_xact_lock(hashtext($1))", [rule])
+                let last = try writer.query("SELECT max(utc) FROM alerts WHERE rule = $1", [rule]).first?.first.flatMap { $0 }.flatMap { Int64($0) }
+                if let last, last >= since {
+                    try writer.exec("ROLLBACK")
+                    return nil
+                }
+            }
             // Marked first: if another receiver marked one of these events for this rule, it
             // raised this alert, and this transaction is dropped.
             if !ids.isEmpty {
@@ -293,21 +316,34 @@ public final class PostgresStore: EventStore, @unchecked Sendable {
         return leading
     }
 
-    public var description: String {
-        // The URL without its password, for logs.
-        guard let at = url.lastIndex(of: "@"), let scheme = url.range(of: "://") else { return url }
-        let creds = url[scheme.upperBound..<at]
-        guard let colon = creds.firstIndex(of: ":") else { return url }
-        return String(url[..<colon]) + ":***" + String(url[at...])
-    }
+    private let duplicateCount = Counter()
+    public func duplicatesSkipped() -> Int { duplicateCount.value }
 }
 
 /// One libpq connection. Not thread-safe: each user holds its own lock.
 final class PGConnection: @unchecked Sendable {
     private var conn: OpaquePointer
 
+    /// Statements run on each new session (the first and every one after a reset).
+    private var setup: [String] = []
+
+    /// libpq's parameters that follow the URL override it: text is UTF-8 whatever the
+    /// database's default, and a dead peer is noticed in seconds (TCP keepalives and a user
+    /// timeout, here and, through `setUp`, on the server's side).
+    static let keywords = ["dbname", "client_encoding", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout"]
+    static let sessionSettings = [
+        "SET tcp_keepalives_idle = 10", "SET tcp_keepalives_interval = 5", "SET tcp_keepalives_count = 3", "SET tcp_user_timeout = 30000",
+    ]
+
     init(_ url: String) throws {
-        guard let c = PQconnectdb(url) else { throw StoreError(description: "postgres: out of memory") }
+        let values = [url, "UTF8", "1", "10", "5", "3", "30000"]
+        let ks = Self.keywords.map { strdup($0) } + [nil]
+        let vs = values.map { strdup($0) } + [nil]
+        defer { (ks + vs).forEach { free($0) } }
+        let c = ks.map { UnsafePointer($0) }.withUnsafeBufferPointer { k in
+            vs.map { UnsafePointer($0) }.withUnsafeBufferPointer { v in PQconnectdbParams(k.baseAddress, v.baseAddress, 1) }
+        }
+        guard let c else { throw StoreError(description: "postgres: out of memory") }
         conn = c
         guard PQstatus(c) == CONNECTION_OK else {
             let why = Self.message(c)
@@ -316,13 +352,25 @@ final class PGConnection: @unchecked Sendable {
         }
         // Notices (e.g. "relation already exists, skipping") are not errors: keep them off stderr.
         PQsetNoticeProcessor(c, { _, _ in }, nil)
+        try setUp([])
     }
 
     deinit { PQfinish(conn) }
 
     var isHealthy: Bool { PQstatus(conn) == CONNECTION_OK }
 
-    func reset() { PQreset(conn) }
+    /// Adds statements to run on this session and on every new one.
+    func setUp(_ statements: [String]) throws {
+        if setup.isEmpty { setup = Self.sessionSettings }
+        setup += statements
+        for st in (statements.isEmpty ? setup : statements) { try exec(st) }
+    }
+
+    /// A new session in place of this one, set up as the first was.
+    func reset() {
+        PQreset(conn)
+        if PQstatus(conn) == CONNECTION_OK { for st in setup { try? exec(st) } }
+    }
 
     /// `body`, and once more on a new connection if it failed because the connection was lost
     /// (a server restart or a network cut shows only when a statement fails).
@@ -341,7 +389,7 @@ final class PGConnection: @unchecked Sendable {
     @discardableResult
     func reconnectIfLost() -> Bool {
         guard PQstatus(conn) != CONNECTION_OK else { return false }
-        PQreset(conn)
+        reset()
         return true
     }
 

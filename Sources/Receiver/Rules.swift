@@ -432,7 +432,7 @@ public final class RuleEngine: @unchecked Sendable {
             let minutes = r.windowMinutes == r.windowMinutes.rounded() ? String(Int(r.windowMinutes)) : String(r.windowMinutes)
             let summary = r.template?.render(count: 0, value: "", events: [])
                 ?? "Deadman check failed for '\(r.description)' the past \(minutes) minutes"
-            return try raise(r, summary: summary, events: [], now: now, nowUS: nowUS).map { [$0] } ?? []
+            return try raise(r, summary: summary, events: [], unlessAlertSince: since, now: now, nowUS: nowUS).map { [$0] } ?? []
         case .simple:
             var out: [StoredAlert] = []
             for (id, doc) in try store.window(since: since, unusedBy: r.classname) where r.matches(doc) {
@@ -475,7 +475,8 @@ public final class RuleEngine: @unchecked Sendable {
 
     /// Builds the alert document (MozDef's createAlertDict), stores it and marks its events;
     /// nil when another receiver of the cluster used these events for this rule first.
-    func raise(_ r: AlertRule, summary: String, events: [(Int64, JSONObject)], sample: Int = 0, now: Timestamp, nowUS: Int64) throws -> StoredAlert? {
+    func raise(_ r: AlertRule, summary: String, events: [(Int64, JSONObject)], sample: Int = 0, unlessAlertSince: Int64? = nil,
+               now: Timestamp, nowUS: Int64) throws -> StoredAlert? {
         let shown = events.prefix(sample == 0 ? events.count : sample)
         var a = JSONObject(members: [
             .init(key: "utctimestamp", value: .string(Normalizer.isoformat(now))),
@@ -496,7 +497,7 @@ public final class RuleEngine: @unchecked Sendable {
             .init(key: "classname", value: .string(r.classname)),
         ])
         if let url = r.url { a.set("url", .string(url)) }
-        guard let id = try store.insertAlert(a, utc: nowUS, rule: r.classname, events: events.map(\.0)) else { return nil }
+        guard let id = try store.insertAlert(a, utc: nowUS, rule: r.classname, events: events.map(\.0), unlessAlertSince: unlessAlertSince) else { return nil }
         return StoredAlert(id: id, document: a)
     }
 

@@ -15,8 +15,10 @@ public protocol EventStore: Sendable {
     func window(since: Int64, unusedBy rule: String?) throws -> [(id: Int64, doc: JSONObject)]
     /// Stores an alert and marks its events as used by `rule`, in one transaction; its id.
     /// Nil, and nothing stored, when one of the events was already used by `rule` (another
-    /// receiver of a cluster raised this alert).
-    func insertAlert(_ alert: JSONObject, utc: Int64, rule: String, events: [Int64]) throws -> Int64?
+    /// receiver of a cluster raised this alert), or, with `unlessAlertSince`, when `rule` has
+    /// an alert at or after that time (checked in the same transaction: a deadman rule run by
+    /// two receivers at once stores one).
+    func insertAlert(_ alert: JSONObject, utc: Int64, rule: String, events: [Int64], unlessAlertSince: Int64?) throws -> Int64?
     /// When `rule` last raised an alert (µs), if it has.
     func lastAlert(rule: String) throws -> Int64?
     /// Alerts raised at or after `since`, newest first.
@@ -24,6 +26,16 @@ public protocol EventStore: Sendable {
     /// Whether this receiver runs the scheduled rules: always for a store of its own; in a
     /// cluster, the one receiver holding the store's leader lock.
     func leads() -> Bool
+    /// Events not stored because their message id was already there (copies delivered again).
+    func duplicatesSkipped() -> Int
+}
+
+/// A count shared by threads.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
+    func add(_ k: Int) { lock.lock(); n += k; lock.unlock() }
 }
 
 /// A normalized event ready to store: its JSON text and the columns that are indexed.
@@ -164,6 +176,9 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
 
     public func leads() -> Bool { true }
 
+    private let duplicateCount = Counter()
+    public func duplicatesSkipped() -> Int { duplicateCount.value }
+
     /// The connection's last error.
     private static func failure(_ conn: OpaquePointer) -> StoreError {
         StoreError(description: "sqlite: \(String(cString: sqlite3_errmsg(conn)))")
@@ -217,6 +232,7 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
             throw error
         }
         defer { sqlite3_finalize(stmt) }
+        var skipped = 0
         for g in groups {
             for e in g {
                 sqlite3_reset(stmt)
@@ -238,9 +254,11 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
                     try? exec("ROLLBACK")
                     throw failed
                 }
+                if e.messageID != nil && sqlite3_changes(db) == 0 { skipped += 1 }  // its id was there
             }
         }
         try exec("COMMIT")
+        if skipped > 0 { duplicateCount.add(skipped) }
     }
 
     public func events(since: Int64?, limit: Int, match: @Sendable (JSONObject) -> Bool) throws -> (total: Int, events: [JSONObject]) {
@@ -300,11 +318,21 @@ public final class SQLiteStore: EventStore, @unchecked Sendable {
         return out
     }
 
-    public func insertAlert(_ alert: JSONObject, utc: Int64, rule: String, events: [Int64]) throws -> Int64? {
+    public func insertAlert(_ alert: JSONObject, utc: Int64, rule: String, events: [Int64], unlessAlertSince: Int64?) throws -> Int64? {
         dbLock.lock()
         defer { dbLock.unlock() }
         try exec("BEGIN IMMEDIATE")
         do {
+            if let since = unlessAlertSince {
+                let stmt = try Self.prepare(db, "SELECT max(utc) FROM alerts WHERE rule = ?")
+                mds_sqlite_bind_text(stmt, 1, rule, Int32(rule.utf8.count))
+                let last = sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL ? sqlite3_column_int64(stmt, 0) : nil
+                sqlite3_finalize(stmt)
+                if let last, last >= since {
+                    try exec("ROLLBACK")
+                    return nil
+                }
+            }
             for e in Set(events) {
                 try run("INSERT OR IGNORE INTO rule_events(rule, event) VALUES (?,?)") { stmt in
                     mds_sqlite_bind_text(stmt, 1, rule, Int32(rule.utf8.count))

@@ -186,7 +186,13 @@ struct MozDefReceiver: AsyncParsableCommand {
     static func apiRoutes(store: any EventStore, engine: RuleEngine, metrics: Metrics) -> [String: [(HTTPMethod, Routes.Handler)]] {
         var r: [String: [(HTTPMethod, Routes.Handler)]] = [:]
         r["/metrics"] = [(.GET, { _, reply in
-            reply(HTTPReply(status: 200, contentType: "text/plain; version=0.0.4", body: Array(metrics.text().utf8)))
+            let duplicates = """
+                # HELP mozdef_receiver_events_duplicate_total Events not stored again: their AMQP message id was already stored.
+                # TYPE mozdef_receiver_events_duplicate_total counter
+                mozdef_receiver_events_duplicate_total \(store.duplicatesSkipped())
+
+                """
+            reply(HTTPReply(status: 200, contentType: "text/plain; version=0.0.4", body: Array((metrics.text() + duplicates).utf8)))
         })]
         r["/api/events"] = [(.GET, { request, reply in
             let query: EventQuery

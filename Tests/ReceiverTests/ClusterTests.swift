@@ -84,4 +84,29 @@ private typealias S = ServerTests
         }
         #expect(try pg.psql("SELECT max(version) FROM schema_version") == "2")
     }
+
+    /// A message published twice with one message id (as a publisher's retry or a delivery
+    /// after a consumer's death gives it) is stored once and counted; one without an id, as
+    /// often as it comes.
+    @Test(arguments: ["sqlite", "postgres"])
+    func aMessageIdIsStoredOnce(store: String) throws {
+        let broker = try PrivateBroker()
+        let dir = try TemporaryDirectory(prefix: "msgid")
+        let (data, pg) = try S.store(store, dir)
+        defer { withExtendedLifetime(pg) {} }
+        let r = try S.Receiver(data: data, extra: ["--amqp", broker.url])
+        let input = try dir.write("in.jsonl", Array((0..<50).map { #"{"summary":"copy \#($0)"}"# }.joined(separator: "\n").utf8 + [0x0A]))
+        for ids in ["batch", "batch", ""] {
+            let (code, _, err) = try S.run("/usr/bin/python3", [PeersTests.support("amqp_peer.py"), "publish", String(broker.port), input] + (ids.isEmpty ? [] : [ids]))
+            #expect(code == 0, "\(err)")
+        }
+        try PeersTests.waitFor("150 deliveries") {
+            try S.request("GET", r.base + "/metrics").body.contains(#"mozdef_receiver_events_received_total{route="amqp"} 150"#)
+        }
+        Thread.sleep(forTimeInterval: 0.5)
+        let got = try S.events(r, "summary:copy")
+        #expect(got.total == 100, "50 with ids stored once, 50 without stored as they came")
+        #expect(Set(got.events.compactMap { $0["summary"] as? String }).count == 50)
+        #expect(try S.request("GET", r.base + "/metrics").body.contains("mozdef_receiver_events_duplicate_total 50"))
+    }
 }

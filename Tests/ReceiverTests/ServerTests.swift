@@ -40,18 +40,7 @@ import TestSupport
             Issue.record("mozdef-receiver did not answer on port \(self.port)")
         }
 
-        /// A port the kernel just handed out and released.
-        static func freePort() throws -> Int {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(fd) }
-            var a = sockaddr_in()
-            a.sin_family = sa_family_t(AF_INET)
-            a.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-            _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-            _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-            return Int(UInt16(bigEndian: a.sin_port))
-        }
+        static func freePort() throws -> Int { try freeLoopbackPort() }
 
         func kill9() {
             kill(process.processIdentifier, SIGKILL)

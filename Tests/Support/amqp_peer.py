@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """pika as MozDef's producers and alert consumers use it (a real AMQP peer, not ours).
 
-    amqp_peer.py publish PORT FILE        each line of FILE to exchange eventtask, rk eventtask
-                                          (declared as MozDef declares them), persistent
+    amqp_peer.py publish PORT FILE [IDS]  each line of FILE to exchange eventtask, rk eventtask
+                                          (declared as MozDef declares them), persistent; with
+                                          IDS, line n has message_id IDS-n
     amqp_peer.py bind-alerts PORT QUEUE   declares QUEUE bound to exchange alerts with mozdef.*,
                                           as MozDef's alert consumers bind
     amqp_peer.py get PORT QUEUE N [TIMEOUT]
@@ -18,9 +19,11 @@ if cmd == "publish":
     ch.queue_declare("eventtask", durable=True)
     ch.queue_bind("eventtask", "eventtask", routing_key="eventtask")
     ch.confirm_delivery()
-    props = pika.BasicProperties(content_type="application/json", delivery_mode=2)
+    ids = sys.argv[4] if len(sys.argv) > 4 else None
     with open(sys.argv[3], "rb") as f:
-        for line in f:
+        for n, line in enumerate(f):
+            props = pika.BasicProperties(content_type="application/json", delivery_mode=2,
+                                         message_id=f"{ids}-{n}" if ids else None)
             ch.basic_publish("eventtask", "eventtask", line.rstrip(b"\n"), props)
 elif cmd == "bind-alerts":
     ch.exchange_declare("alerts", exchange_type="topic", durable=True)

@@ -13,7 +13,7 @@ public final class PrivatePostgres {
     public init() throws {
         dir = try TemporaryDirectory(prefix: "postgres")
         chmod(dir.url.path, 0o755)  // the server runs as user postgres
-        port = 26000 + Int(getpid() % 4000) + Int.random(in: 0..<500)
+        port = try freeLoopbackPort()
         try run("start")
     }
 
@@ -61,4 +61,20 @@ public func runScript(_ args: [String]) throws {
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     guard status == 0 else { throw PrivateBroker.Failure(description: "\(args[0]) \(args[1]) failed (\(status))") }
+}
+
+/// A TCP port on 127.0.0.1 that the kernel just handed out and released.
+public func freeLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw PrivateBroker.Failure(description: "socket failed") }
+    defer { close(fd) }
+    var a = sockaddr_in()
+    a.sin_family = sa_family_t(AF_INET)
+    a.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafeMutablePointer(to: &a) { p in
+        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+    }
+    guard ok else { throw PrivateBroker.Failure(description: "no free port") }
+    return Int(UInt16(bigEndian: a.sin_port))
 }
