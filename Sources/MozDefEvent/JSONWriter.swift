@@ -133,7 +133,10 @@ public struct JSONWriter: ~Copyable, @unchecked Sendable {
         // JSON has no NaN or infinity: write null rather than invalid JSON.
         guard v.isFinite else { raw("null"); return }
         if v == v.rounded(), abs(v) < 1e15 {
+            // A whole double stays a double (1698.0, as Python's json writes it): written as an
+            // integer, a store such as Elasticsearch would map the field as an integer type.
             int(Int64(v))
+            raw(".0")
         } else {
             var d = v.description
             d.withUTF8 { append($0) }

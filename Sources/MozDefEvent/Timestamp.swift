@@ -259,6 +259,10 @@ extension Timestamp {
         }
     }
 
+    /// Seconds from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z: the times RFC 3339 (four
+    /// year digits) can write. A time outside is not a time an event can carry.
+    public static let writableSeconds: ClosedRange<Int64> = -62_135_596_800...253_402_300_799
+
     /// Epoch time from an integer by digit count, as MozDef's toUTC does:
     /// 10 digits are seconds, 13 milliseconds, 16 microseconds, 19 nanoseconds.
     /// Values ≤ 0 are the epoch itself.
@@ -288,6 +292,7 @@ extension Timestamp {
         var x = v
         while x >= 1e10 { x /= 1000 }  // 11+ integer digits: a smaller unit
         let secs = x.rounded(.down)
+        guard Self.writableSeconds.contains(Int64(secs) + 1) else { return nil }
         // Microseconds, as MozDef's isoformat writes: a double has no more precision here.
         let micros = Int32(((x - secs) * 1e6).rounded())
         if micros >= 1_000_000 {

@@ -438,6 +438,7 @@ public struct ZeekTranslator: Translator {
             secs = -secs
             if nanos > 0 { secs -= 1; nanos = 1_000_000_000 - nanos }
         }
+        guard Timestamp.writableSeconds.contains(secs) else { return nil }
         // As MozDef (Python's isoformat) writes it: six digits, none for a whole second.
         return Timestamp(epochSeconds: secs, nanoseconds: Int32(nanos / 1000 * 1000), fractionDigits: nanos >= 1000 ? 6 : 0)
     }
