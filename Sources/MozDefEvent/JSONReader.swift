@@ -259,6 +259,9 @@ public struct JSONReader {
         // strtod needs a NUL-terminated copy; numbers are short.
         var buf = [CChar](repeating: 0, count: i - start + 1)
         for k in start..<i { buf[k - start] = CChar(bitPattern: p[k]) }
-        return .double(strtod(buf, nil))
+        let d = strtod(buf, nil)
+        // Past a double's range (1e400): refused, as no writer could give it back.
+        guard d.isFinite else { throw JSONReadError("number out of range", offset: start) }
+        return .double(d)
     }
 }

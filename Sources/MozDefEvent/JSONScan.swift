@@ -20,6 +20,17 @@ public enum JSONScan {
     }
 
     /// The length of the JSON number at p[i], or 0.
+    /// Whether all of `p` is a JSON number that a double can hold: 1e400 is valid JSON but
+    /// reads as infinity (RFC 8259 §6: such numbers do not interoperate), so it is kept as
+    /// text instead.
+    public static func isPortableNumber(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard p.count > 0, numberLength(p, 0) == p.count else { return false }
+        if p.count <= 15 && !p.contains(where: { $0 | 0x20 == UInt8(ascii: "e") }) { return true }
+        var buf = [CChar](repeating: 0, count: p.count + 1)
+        for k in 0..<p.count { buf[k] = CChar(bitPattern: p[k]) }
+        return strtod(buf, nil).isFinite
+    }
+
     public static func numberLength(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int {
         var k = i
         let n = p.count

@@ -1,3 +1,4 @@
+import Foundation
 import MozDefEvent
 import Receiver
 import NIOCore
@@ -79,11 +80,50 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
 
     static let maxBody = 4 << 20
     let routes: Routes
+    let limits: ConnectionLimits
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
     private var tooLarge = false
+    /// Closes the connection unless its next request is complete in time: a client that
+    /// sends a request a byte at a time (slowloris) or holds an idle connection open does not
+    /// keep it for ever.
+    private var deadline: Scheduled<Void>?
 
-    init(routes: Routes) { self.routes = routes }
+    init(routes: Routes, limits: ConnectionLimits) {
+        self.routes = routes
+        self.limits = limits
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { arm(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        arm(context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        limits.closed()
+        context.fireChannelInactive()
+    }
+
+    /// From now, `limits.requestTimeout` seconds for the next request to arrive whole.
+    private func arm(_ context: ChannelHandlerContext) {
+        deadline?.cancel()
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        deadline = context.eventLoop.scheduleTask(in: .milliseconds(Int64(limits.requestTimeout * 1000))) {
+            let (me, ctx) = bound.value
+            if me.head != nil {
+                // Part of a request came: say why before closing.
+                me.head = nil
+                Self.write(ctx, .error(408, "the request did not arrive within \(me.limits.requestTimeout) s"), version: .http1_1, keepAlive: false)
+            } else {
+                ctx.close(promise: nil)
+            }
+        }
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -105,15 +145,19 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
         case .end:
             guard let h = head else { return }
             head = nil
+            // Answering may take long (a rule run): the clock starts again with the answer.
+            deadline?.cancel()
+            deadline = nil
             let keepAlive = h.isKeepAlive && !tooLarge
-            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let version = h.version
             let send: @Sendable (HTTPReply) -> Void = { reply in
-                if bound.eventLoop.inEventLoop {
-                    Self.write(bound.value, reply, version: version, keepAlive: keepAlive)
-                } else {
-                    bound.eventLoop.execute { Self.write(bound.value, reply, version: version, keepAlive: keepAlive) }
+                let answer: @Sendable () -> Void = {
+                    let (me, ctx) = bound.value
+                    Self.write(ctx, reply, version: version, keepAlive: keepAlive)
+                    if keepAlive { me.arm(ctx) }
                 }
+                if bound.eventLoop.inEventLoop { answer() } else { bound.eventLoop.execute(answer) }
             }
             var path = Substring(h.uri)
             var query: [String: String] = [:]
@@ -162,20 +206,54 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
 
 enum HTTPServer {
     /// Binds `host:port` on NIO's event loops (one per core) and serves until the channel closes.
-    static func run(host: String, port: Int, routes: Routes, started: @Sendable () -> Void) async throws {
+    static func run(host: String, port: Int, routes: Routes, limits: ConnectionLimits, started: @Sendable () -> Void) async throws {
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 512)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                // Over the limit, a connection is closed at once: memory stays bounded (each
+                // may hold a body of up to 4 MiB).
+                guard limits.opened() else {
+                    limits.closed()
+                    return channel.close()
+                }
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(HTTPConnection(routes: routes))
+                    try channel.pipeline.syncOperations.addHandler(HTTPConnection(routes: routes, limits: limits))
                 }
             }
         let channel = try await bootstrap.bind(host: host, port: port).get()
         started()
         try await channel.closeFuture.get()
+    }
+}
+
+/// How many connections may be open at once, and how long a connection may take to send its
+/// next whole request (--max-connections, --request-timeout).
+final class ConnectionLimits: @unchecked Sendable {
+    let maxConnections: Int
+    let requestTimeout: Double
+    private let lock = NSLock()
+    private var open = 0
+
+    init(maxConnections: Int, requestTimeout: Double) {
+        self.maxConnections = maxConnections
+        self.requestTimeout = requestTimeout
+    }
+
+    /// Counts a new connection; false when it is one too many.
+    func opened() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        open += 1
+        return open <= maxConnections
+    }
+
+    func closed() {
+        lock.lock()
+        open -= 1
+        lock.unlock()
     }
 }

@@ -61,6 +61,12 @@ struct MozDefReceiver: AsyncParsableCommand {
     @Option(help: ArgumentHelp("POST each new alert (its JSON document) to this URL.", valueName: "url"))
     var webhook: String?
 
+    @Option(name: .customLong("max-connections"), help: ArgumentHelp("Most HTTP connections open at once; more are closed as they come.", valueName: "n"))
+    var maxConnections = 1024
+
+    @Option(name: .customLong("request-timeout"), help: ArgumentHelp("Seconds a connection has to send its next whole request (after connecting or after its last answer); then it is closed, with 408 if part of a request came.", valueName: "seconds"))
+    var requestTimeout = 30.0
+
     @Option(name: .customLong("mozdef-hostname"), help: ArgumentHelp("The mozdefhostname stored events get (default: this host's name).", valueName: "name"))
     var mozdefHostname: String?
 
@@ -71,6 +77,8 @@ struct MozDefReceiver: AsyncParsableCommand {
             throw ValidationError("--store '\(s)': expected sqlite:DIR or postgres://user:pass@host:port/db")
         }
         if let d = retentionDays, d < 1 { throw ValidationError("--retention-days must be >= 1") }
+        if maxConnections < 1 { throw ValidationError("--max-connections must be >= 1") }
+        if !(requestTimeout > 0) { throw ValidationError("--request-timeout must be > 0") }
         if let a = amqp, AMQPPublisher.Target.parse(a) == nil { throw ValidationError("--amqp '\(a)': expected amqp://user:pass@host:port/vhost or amqps://...") }
         if let w = webhook, !(w.hasPrefix("http://") || w.hasPrefix("https://")) { throw ValidationError("--webhook '\(w)': expected an http:// or https:// URL") }
     }
@@ -179,7 +187,8 @@ struct MozDefReceiver: AsyncParsableCommand {
             t.start()
         }
         let where_ = listen
-        try await HTTPServer.run(host: host, port: port, routes: routes) { Self.log("listening on \(where_)") }
+        let limits = ConnectionLimits(maxConnections: maxConnections, requestTimeout: requestTimeout)
+        try await HTTPServer.run(host: host, port: port, routes: routes, limits: limits) { Self.log("listening on \(where_)") }
     }
 
     /// The query routes: events, alerts, rules, metrics.

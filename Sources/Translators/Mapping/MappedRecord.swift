@@ -114,11 +114,21 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
         if generation & 0xFFFF_FFFF == 0 { generation &+= 1 }
     }
 
+    /// The kind a value is written as: a raw number a double cannot hold (1e400, from any
+    /// source) is written as a string, so every event reads back.
+    @inline(__always) static func portable(_ kind: ValueKind, _ value: Range<Int>, _ bytes: [UInt8]) -> Kind {
+        guard kind != .string else { return .string }
+        guard let c = value.isEmpty ? nil : bytes[value.lowerBound], c == UInt8(ascii: "-") || (c >= 0x30 && c <= 0x39) else { return .raw }
+        // Short numbers without an exponent, the common case, need no more look.
+        if value.count <= 15 && !bytes[value].contains(where: { $0 | 0x20 == UInt8(ascii: "e") }) { return .raw }
+        return bytes.withUnsafeBufferPointer { JSONScan.isPortableNumber(UnsafeBufferPointer(rebasing: $0[value])) } ? .raw : .string
+    }
+
     /// Adds a field whose key was resolved ahead (View.resolve).
     @inline(__always) public mutating func add(_ k: ResolvedKey, value: Range<Int>, kind: ValueKind, bytes: inout [UInt8]) {
         if k.dropped { return }
         var f = Field(key: k.out, keyStart: k.keyStart, keyCount: k.keyCount, keyPointer: k.keyPointer,
-                      kind: kind == .string ? .string : .raw, a: UInt32(value.lowerBound), b: UInt32(value.count))
+                      kind: Self.portable(kind, value, bytes), a: UInt32(value.lowerBound), b: UInt32(value.count))
         if let rule = k.rule { apply(rule, to: &f, bytes: &bytes) }
         put(f)
     }
@@ -201,7 +211,7 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
                 }
             }
         }
-        var f = Field(key: out, keyStart: ks, keyCount: kc, kind: kind == .string ? .string : .raw,
+        var f = Field(key: out, keyStart: ks, keyCount: kc, kind: Self.portable(kind, value, bytes),
                       a: UInt32(value.lowerBound), b: UInt32(value.count))
         if out.id < 0, out.parent < 0, let staticKey { f.keyPointer = staticKey }
         if out.parent < 0, out.id >= 0, let rule = view.rawRules[Int(out.id)] { apply(rule, to: &f, bytes: &bytes) }
@@ -266,7 +276,7 @@ public struct MappedRecord: @unchecked Sendable {  // pointers refer to the immo
                 case .int:
                     if f.kind == .string, Self.isInteger(v) { f.kind = .raw }
                 case .float:
-                    if f.kind == .string, v.count > 0, JSONScan.numberLength(v, 0) == v.count { f.kind = .raw }
+                    if f.kind == .string, JSONScan.isPortableNumber(v) { f.kind = .raw }
                 case .bool:
                     if let truth = Self.truth(v) {
                         f.kind = .raw

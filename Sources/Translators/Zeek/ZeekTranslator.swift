@@ -313,7 +313,7 @@ public struct ZeekTranslator: Translator {
                 if col.isTs { ts = Self.epoch(v) }
                 switch col.kind {
                 case .number, .time:
-                    if v.count > 0, JSONScan.numberLength(v, 0) == v.count {
+                    if JSONScan.isPortableNumber(v) {
                         r.add(key, value: c, kind: .raw, bytes: &bytes)
                     } else {
                         r.add(key, value: Self.stringValue(v, c, &bytes), kind: .string, bytes: &bytes)
@@ -394,7 +394,7 @@ public struct ZeekTranslator: Translator {
             let x = UnsafeBufferPointer(rebasing: v[r])
             if x.elementsEqual(unsetField) { bytes.append(contentsOf: "null".utf8); return }
             switch element {
-            case .number where JSONScan.numberLength(x, 0) == x.count && x.count > 0:
+            case .number where JSONScan.isPortableNumber(x):
                 bytes.append(contentsOf: x)
             case .bool where x.count == 1 && (x[0] == UInt8(ascii: "T") || x[0] == UInt8(ascii: "F")):
                 bytes.append(contentsOf: (x[0] == UInt8(ascii: "T") ? "true" : "false").utf8)
