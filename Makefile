@@ -8,7 +8,7 @@ SAMPLES     := $(shell find samples -type f ! -path 'samples/systemd/*' ! -path 
 format_of = $(patsubst mixed,auto,$(word 2,$(subst /, ,$(1))))
 APT_PACKAGES := libcurl4-openssl-dev librabbitmq-dev zlib1g-dev pkg-config mandoc gzip tzdata python3 logrotate systemd rabbitmq-server python3-pika python3-venv libsqlite3-dev libpq-dev postgresql
 
-.PHONY: all deps pydeps build release test demo golden bench fuzz lint-man mappings clean
+.PHONY: all deps pydeps build release test demo golden bench fuzz faults lint-man mappings clean
 
 all: build
 
@@ -86,6 +86,12 @@ fuzz: deps
 	@mkdir -p .build-fuzz
 	$(SWIFT) build $(FUZZ_FLAGS) > .build-fuzz/build.log 2>&1 || { grep -v "Cannot export local symbol" .build-fuzz/build.log | tail -30; exit 1; }
 	python3 scripts/fuzz .build-fuzz/release/mozdef-fuzz $(SECONDS)
+
+# The fault suite with a million lines (make test runs a short form of it).
+faults: deps
+	$(SWIFT) build -c release --product mozdef-ship
+	$(SWIFT) build -c release --product mozdef-receiver
+	python3 scripts/faults $$($(SWIFT) build -c release --show-bin-path)
 
 clean:
 	rm -rf .build

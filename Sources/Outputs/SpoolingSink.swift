@@ -286,22 +286,29 @@ public final class SpoolingSink: EventSink {
     private func append(_ bytes: UnsafeRawBufferPointer) throws(LineOutput.WriteError) {
         guard bytes.count > 0 else { return }
         var delay = 0.1
+        var said = false
         while waitingBytes > 0, waitingBytes + Int64(bytes.count) > options.maxBytes {
             if stop() { throw fail("the spool is full (\(options.maxBytes) bytes) and the destination is down; stopping") }
+            if !said {
+                report("\(name): the spool is full (\(options.maxBytes) bytes); reading waits until the destination takes events")
+                said = true
+            }
             try replay(budget: .max)
             if waitingBytes + Int64(bytes.count) <= options.maxBytes { break }
             usleep(useconds_t(delay * 1_000_000))
             delay = min(delay * 2, 5)
         }
-        if writeFD < 0 || writeSize >= options.segmentBytes { try newSegment() }
-        var done = 0
-        while done < bytes.count {
-            let n = Glibc.write(writeFD, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw fail("cannot write to the spool: \(String(cString: strerror(errno)))")
+        while !(try writeSegment(bytes)) {
+            // The spool's filesystem is full: as when the spool is, wait for the destination
+            // to take what waits (which frees room), and try again.
+            if stop() { throw fail("the spool's filesystem is full and the destination is down; stopping") }
+            if !said {
+                report("\(name): the spool's filesystem is full (\(waitingBytes) bytes waiting); reading waits until the destination takes events")
+                said = true
             }
-            done += n
+            try replay(budget: .max)
+            usleep(useconds_t(delay * 1_000_000))
+            delay = min(delay * 2, 5)
         }
         writeSize += Int64(bytes.count)
         waitingBytes += Int64(bytes.count)
@@ -309,6 +316,35 @@ public final class SpoolingSink: EventSink {
         spooled += k
         waitingEvents += k
         unsynced = true
+    }
+
+    /// Appends `bytes` to the segment being written; false, with nothing of them left in it,
+    /// when the filesystem has no room (ENOSPC, EDQUOT).
+    private func writeSegment(_ bytes: UnsafeRawBufferPointer) throws(LineOutput.WriteError) -> Bool {
+        if writeFD < 0 || writeSize >= options.segmentBytes {
+            do {
+                try newSegment()
+            } catch {
+                if errno == ENOSPC || errno == EDQUOT { return false }
+                throw error
+            }
+        }
+        var done = 0
+        while done < bytes.count {
+            let n = Glibc.write(writeFD, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                if errno == ENOSPC || errno == EDQUOT {
+                    // A part written would be a cut line: the segment goes back to its end.
+                    _ = ftruncate(writeFD, off_t(writeSize))
+                    _ = lseek(writeFD, off_t(writeSize), SEEK_SET)
+                    return false
+                }
+                throw fail("cannot write to the spool: \(String(cString: strerror(errno)))")
+            }
+            done += n
+        }
+        return true
     }
 
     private func syncSpool() throws(LineOutput.WriteError) {
@@ -329,9 +365,17 @@ public final class SpoolingSink: EventSink {
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         if fd < 0 { throw fail("cannot write the spool cursor: \(String(cString: strerror(errno)))") }
         let text = Array("\(segment) \(offset)\n".utf8)
-        _ = text.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        _ = fsync(fd)
+        let n = text.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd) == 0
+        let why = errno
         close(fd)
+        guard n == text.count, synced else {
+            // The old cursor stays (a full filesystem, say): events after it may be sent
+            // again after a restart, none is skipped.
+            unlink(tmp)
+            if why == ENOSPC || why == EDQUOT || n >= 0 { return }
+            throw fail("cannot write the spool cursor: \(String(cString: strerror(why)))")
+        }
         if rename(tmp, options.directory + "/cursor") != 0 { throw fail("cannot replace the spool cursor: \(String(cString: strerror(errno)))") }
         dirUnsynced = true
     }

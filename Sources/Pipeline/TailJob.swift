@@ -88,6 +88,7 @@ public final class TailJob {
             report("\(error); moved to \(aside); reading every file from its start")
             store = CheckpointStore(directory: options.stateDirectory)
             tailOptions.fromBeginning = true
+            tailOptions.rotatedFromStart = true
         }
         let refused = DeliveryRejects(path: options.convert.rejectsPath)
         let reject: (UnsafeBufferPointer<UInt8>, Int, String) throws(LineOutput.WriteError) -> Void = { event, status, response throws(LineOutput.WriteError) in

@@ -6,7 +6,9 @@
     bad_requests.py slowloris PORT         a request head sent a byte every 0.3 s: prints
                                            {"status", "seconds"} once the server gives up
     bad_requests.py load PORT CONNS SECS   CONNS keep-alive connections posting events for
-                                           SECS seconds: prints {"ok", "other", "failed"}"""
+                                           SECS seconds: prints {"ok", "other", "failed"}
+    bad_requests.py hold PORT CONNS        opens CONNS connections at once, then asks for
+                                           /status on each: prints {"answered", "closed"}"""
 import json
 import socket
 import sys
@@ -135,11 +137,34 @@ def load(port, conns, secs):
     print(json.dumps(counts))
 
 
+def hold(port, conns):
+    socks = []
+    for _ in range(conns):
+        socks.append(socket.create_connection(("127.0.0.1", port), timeout=10))
+    time.sleep(1)  # the server has accepted, and closed those past its limit
+    answered = closed = 0
+    for s in socks:
+        try:
+            s.sendall(b"GET /status HTTP/1.1\r\nHost: t\r\n\r\n")
+            data = s.recv(4096)
+            if data.startswith(b"HTTP/1.1 200"):
+                answered += 1
+            else:
+                closed += 1
+        except OSError:
+            closed += 1
+        finally:
+            s.close()
+    print(json.dumps({"answered": answered, "closed": closed}))
+
+
 if __name__ == "__main__":
     cmd, port = sys.argv[1], int(sys.argv[2])
     if cmd == "cases":
         cases(port, sys.argv[3] if len(sys.argv) > 3 else "")
     elif cmd == "slowloris":
         slowloris(port)
+    elif cmd == "hold":
+        hold(port, int(sys.argv[3]))
     elif cmd == "load":
         load(port, int(sys.argv[3]), float(sys.argv[4]))

@@ -14,6 +14,10 @@ public final class Tailer {
         public var patterns: [String] = []
         /// Files found at start without a checkpoint are read from their start, not their end.
         public var fromBeginning = false
+        /// At start, also read the rotated files beside each followed path (app.log.1 …), from
+        /// their start: what the checkpoints would have found again is not known (they were
+        /// damaged), and a file not read again could hold lines never sent.
+        public var rotatedFromStart = false
         /// How long a file that left its path (renamed or deleted) is still read after it is drained.
         public var rotateWait = 5.0
         /// A last line without its newline is handed out after this many seconds without new bytes.
@@ -73,9 +77,13 @@ public final class Tailer {
 
     /// Wall-clock start (epoch seconds): files last written before it are not new to this tailer.
     let startedAt: Double
+    /// Siblings of a followed path written since this time and never seen are read whole:
+    /// from this tailer's start, or from the last checkpoint save before it.
+    var siblingsSince: Double
 
     public init(options: Options, store: CheckpointStore, watcher: Watcher?, startedAt: Double) {
         self.startedAt = startedAt
+        siblingsSince = startedAt
         self.options = options
         self.store = store
         self.watcher = watcher
@@ -121,6 +129,14 @@ public final class Tailer {
             firstScan = false
             appeared = false
             recoverRotated(now: now, matched: seen)
+            if options.rotatedFromStart {
+                sweepSiblings(now: now, any: true)
+            } else if let saved = store.entries.map(\.seen).max() {
+                // Generations created and rotated away while no tailer ran (never seen, so
+                // without a checkpoint) were written after the last save: read them whole.
+                siblingsSince = min(siblingsSince, Double(saved) - 1)
+                sweepSiblings(now: now)
+            }
         }
         var went = false
         for f in files.values where !seen.contains(f.key) && f.goneSince == nil {
@@ -135,7 +151,7 @@ public final class Tailer {
     /// Generations a fast writer created and rotated away between two scans: files beside a
     /// followed path, named like it (app.log → app.log.2), never seen, written since this
     /// tailer started. They are read from their start (or their checkpoint), as rotated files.
-    func sweepSiblings(now: Double) {
+    func sweepSiblings(now: Double, any: Bool = false) {
         for pattern in options.patterns {
             let dir = Self.directory(of: pattern)
             if dir.contains(where: { "*?[".contains($0) }) { continue }
@@ -154,10 +170,12 @@ public final class Tailer {
                     if let f = open(path: p, key: key, size: size, now: now, resumeOnly: true) { f.goneSince = now }
                     continue
                 }
-                guard Double(st.st_mtim.tv_sec) >= startedAt else { continue }  // older than this tailer: not ours to read
+                // Older than this tailer: not ours to read (unless the checkpoints were lost).
+                guard any || Double(st.st_mtim.tv_sec) >= siblingsSince else { continue }
                 if let f = open(path: p, key: key, size: size, now: now, resumeOnly: false, fromStart: true) {
                     f.goneSince = now
-                    notes.append("\(p): created and rotated away between two looks: read from its start")
+                    notes.append(any ? "\(p): rotated beside a followed file, checkpoints lost: read from its start"
+                                     : "\(p): created and rotated away between two looks: read from its start")
                 }
             }
         }
