@@ -174,7 +174,9 @@ public struct Normalizer: Sendable {
         if name.hasSuffix("_int") {
             switch v {
             case .int: return v
-            case .double(let d) where d.isFinite: return .int(Int64(d))
+            case .double(let d) where d.isFinite:
+                // Past Int64 (1e19) it is refused below, not trapped on.
+                if let i = Int64(exactly: d.rounded(.towardZero)) { return .int(i) }
             case .string(let s):
                 if let i = Int64(s.trimmingSpaces) { return .int(i) }
             case .bool(let b): return .int(b ? 1 : 0)

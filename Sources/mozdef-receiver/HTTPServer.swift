@@ -105,7 +105,6 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         deadline?.cancel()
-        limits.closed()
         context.fireChannelInactive()
     }
 
@@ -154,8 +153,10 @@ final class HTTPConnection: ChannelInboundHandler, RemovableChannelHandler {
             let send: @Sendable (HTTPReply) -> Void = { reply in
                 let answer: @Sendable () -> Void = {
                     let (me, ctx) = bound.value
+                    // Armed first: writing the answer hands the connection's next pipelined
+                    // request to this handler at once, which then stops the clock for it.
+                    if keepAlive && ctx.channel.isActive { me.arm(ctx) }
                     Self.write(ctx, reply, version: version, keepAlive: keepAlive)
-                    if keepAlive { me.arm(ctx) }
                 }
                 if bound.eventLoop.inEventLoop { answer() } else { bound.eventLoop.execute(answer) }
             }
@@ -215,10 +216,10 @@ enum HTTPServer {
             .childChannelInitializer { channel in
                 // Over the limit, a connection is closed at once: memory stays bounded (each
                 // may hold a body of up to 4 MiB).
-                guard limits.opened() else {
-                    limits.closed()
-                    return channel.close()
-                }
+                // Counted down when it closes, however that happens.
+                let counted = limits.opened()
+                channel.closeFuture.whenComplete { _ in limits.closed() }
+                guard counted else { return channel.close() }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(HTTPConnection(routes: routes, limits: limits))

@@ -78,7 +78,7 @@ struct MozDefReceiver: AsyncParsableCommand {
         }
         if let d = retentionDays, d < 1 { throw ValidationError("--retention-days must be >= 1") }
         if maxConnections < 1 { throw ValidationError("--max-connections must be >= 1") }
-        if !(requestTimeout > 0) { throw ValidationError("--request-timeout must be > 0") }
+        if !(requestTimeout > 0 && requestTimeout <= 86_400) { throw ValidationError("--request-timeout must be > 0 and at most 86400") }
         if let a = amqp, AMQPPublisher.Target.parse(a) == nil { throw ValidationError("--amqp '\(a)': expected amqp://user:pass@host:port/vhost or amqps://...") }
         if let w = webhook, !(w.hasPrefix("http://") || w.hasPrefix("https://")) { throw ValidationError("--webhook '\(w)': expected an http:// or https:// URL") }
     }

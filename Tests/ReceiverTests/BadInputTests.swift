@@ -34,12 +34,14 @@ private typealias S = ServerTests
             "malformed JSON": 400, "not an object": 400, "empty body": 400, "nested 5000 deep": 400, "object nested 100 deep": 400,
             "not UTF-8": 400, "NUL in a string": 400, "5 MiB body": 413, "5 MiB chunked": 413, "bulk with a bad line": 200,
             "bad time": 400, "DELETE /events": 405, "GET /events": 405, "unknown path": 404, "path traversal": 404,
-            "not HTTP": 400, "header of 200 KB": 400, "bad Content-Length": 400, "truncated body": 0,
+            "not HTTP": 400, "bad Content-Length": 400, "truncated body": 0,
             "no token": 401, "wrong token": 401, "no token, query": 401,
         ]
         for (c, status) in want.sorted(by: { $0.key < $1.key }) {
             #expect(got[c] == status, "\(c): got \(got[c].map(String.init) ?? "nothing"), want \(status)")
         }
+        // Refused before it is all read: the answer may be lost to the connection's reset.
+        #expect([0, 400].contains(got["header of 200 KB"] ?? -1), "header of 200 KB: \(String(describing: got["header of 200 KB"]))")
         #expect(r.process.isRunning, "the receiver is still up")
         // Only the good line of the bulk request is stored (its answer names the bad one).
         let all = try S.request("GET", r.base + "/api/events?limit=100", headers: ["Authorization: Bearer s3cret"]).json as? [String: Any]
