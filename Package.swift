@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "MozDefEvent", dependencies: ["CFastPath"], swiftSettings: hotPath),
         .target(name: "Translators", dependencies: ["MozDefEvent", "CFastPath"], swiftSettings: hotPath),
         .target(name: "Inputs", dependencies: ["MozDefEvent", "CZlib", "CFastPath", "CMdsSystem"], swiftSettings: hotPath),
-        .target(name: "Outputs", dependencies: ["MozDefEvent", "CCurl", "CRabbitMQ", "CZlib"], swiftSettings: hotPath),
+        .target(name: "Outputs", dependencies: ["MozDefEvent", "CCurl", "CRabbitMQ", "CZlib", "CFastPath"], swiftSettings: hotPath),
         .target(name: "Pipeline", dependencies: ["MozDefEvent", "Translators", "Inputs", "Outputs", "CMdsSystem"], swiftSettings: hotPath),
         .executableTarget(name: "mozdef-ship", dependencies: [
             "Pipeline",

@@ -256,10 +256,7 @@ public struct JSONReader {
                 if v != .min { return .int(-v) }
             }
         }
-        // strtod needs a NUL-terminated copy; numbers are short.
-        var buf = [CChar](repeating: 0, count: i - start + 1)
-        for k in start..<i { buf[k - start] = CChar(bitPattern: p[k]) }
-        let d = strtod(buf, nil)
+        let d = JSONScan.double(UnsafeBufferPointer(rebasing: p[start..<i]))
         // Past a double's range (1e400): refused, as no writer could give it back.
         guard d.isFinite else { throw JSONReadError("number out of range", offset: start) }
         return .double(d)

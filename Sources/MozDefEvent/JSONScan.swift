@@ -26,9 +26,14 @@ public enum JSONScan {
     public static func isPortableNumber(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
         guard p.count > 0, numberLength(p, 0) == p.count else { return false }
         if p.count <= 15 && !p.contains(where: { $0 | 0x20 == UInt8(ascii: "e") }) { return true }
+        return double(p).isFinite
+    }
+
+    /// The value of a JSON number's text (strtod needs a NUL-terminated copy; numbers are short).
+    public static func double(_ p: UnsafeBufferPointer<UInt8>) -> Double {
         var buf = [CChar](repeating: 0, count: p.count + 1)
         for k in 0..<p.count { buf[k] = CChar(bitPattern: p[k]) }
-        return strtod(buf, nil).isFinite
+        return strtod(buf, nil)
     }
 
     public static func numberLength(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int {

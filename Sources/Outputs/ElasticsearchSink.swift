@@ -1,3 +1,4 @@
+import CFastPath
 import MozDefEvent
 #if canImport(Glibc)
 import Glibc
@@ -300,24 +301,12 @@ struct IndexName {
 
     static let key = Array(#""utctimestamp":""#.utf8)
 
-    /// Where `needle` first occurs in `line` (memchr for its first byte, then a compare).
-    static func find(_ needle: [UInt8], in line: UnsafeBufferPointer<UInt8>) -> Int? {
-        guard let base = line.baseAddress, needle.count <= line.count else { return nil }
-        var i = 0
-        let last = line.count - needle.count
-        while i <= last, let hit = memchr(base + i, Int32(needle[0]), last - i + 1) {
-            let at = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-            if needle.withUnsafeBytes({ memcmp(base + at, $0.baseAddress!, needle.count) == 0 }) { return at }
-            i = at + 1
-        }
-        return nil
-    }
-
     /// The name for one event (a MozDef JSON line).
     mutating func name(for line: UnsafeBufferPointer<UInt8>) -> [UInt8] {
         if let constant { return constant }
         var key = 0
-        if let found = Self.find(Self.key, in: line) {
+        let found = line.isEmpty ? -1 : Self.key.withUnsafeBufferPointer { mds_find(line.baseAddress!, line.count, $0.baseAddress!, $0.count) }
+        if found >= 0 {
             let at = found + Self.key.count
             if at + 10 <= line.count {
                 // YYYY-MM-DD: eight digits read as the number YYYYMMDD.

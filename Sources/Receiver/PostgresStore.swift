@@ -301,17 +301,14 @@ public final class PostgresStore: EventStore, @unchecked Sendable {
     public func leads() -> Bool {
         leaderLock.lock()
         defer { leaderLock.unlock() }
+        // A lost connection lost the lock with it; a new one tries again at the next call.
         if leading {
             if (try? leaderConn.query("SELECT 1", [])) != nil { return true }
             leading = false
-            leaderConn.reset()
             return false
         }
-        if !leaderConn.isHealthy { leaderConn.reset() }
-        guard let rows = try? leaderConn.query("SELECT pg_try_advisory_lock($1)", [String(Self.leaderKey)]) else {
-            leaderConn.reset()
-            return false
-        }
+        leaderConn.reconnectIfLost()
+        guard let rows = try? leaderConn.query("SELECT pg_try_advisory_lock($1)", [String(Self.leaderKey)]) else { return false }
         leading = rows.first?.first.flatMap { $0 } == "t"
         return leading
     }
@@ -411,14 +408,16 @@ final class PGConnection: @unchecked Sendable {
         guard st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK else { throw failure(r) }
     }
 
-    /// Runs `sql` with text parameters and hands `body` the result.
-    private func withResult<T>(_ sql: String, _ params: [String], _ body: (OpaquePointer?) throws -> T) throws -> T {
+    /// `body` with the parameters as C strings, for PQexecParams and PQsendQueryParams.
+    private func withParams<T>(_ params: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> T) -> T {
         let cs = params.map { strdup($0) }
         defer { cs.forEach { free($0) } }
-        let ptrs = cs.map { UnsafePointer<CChar>($0) }
-        let r = ptrs.withUnsafeBufferPointer { p in
-            PQexecParams(conn, sql, Int32(params.count), nil, p.baseAddress, nil, nil, 0)
-        }
+        return cs.map { UnsafePointer<CChar>($0) }.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
+
+    /// Runs `sql` with text parameters and hands `body` the result.
+    private func withResult<T>(_ sql: String, _ params: [String], _ body: (OpaquePointer?) throws -> T) throws -> T {
+        let r = withParams(params) { PQexecParams(conn, sql, Int32(params.count), nil, $0, nil, nil, 0) }
         defer { PQclear(r) }
         let st = PQresultStatus(r)
         guard st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK else { throw failure(r) }
@@ -454,12 +453,7 @@ final class PGConnection: @unchecked Sendable {
 
     /// Rows one at a time (libpq's single-row mode), so a large window is never held twice.
     func stream(_ sql: String, _ params: [String], _ body: (Row) throws -> Void) throws {
-        let cs = params.map { strdup($0) }
-        defer { cs.forEach { free($0) } }
-        let ptrs = cs.map { UnsafePointer<CChar>($0) }
-        let sent = ptrs.withUnsafeBufferPointer { p in
-            PQsendQueryParams(conn, sql, Int32(params.count), nil, p.baseAddress, nil, nil, 0)
-        }
+        let sent = withParams(params) { PQsendQueryParams(conn, sql, Int32(params.count), nil, $0, nil, nil, 0) }
         guard sent == 1 else { throw failure(nil) }
         PQsetSingleRowMode(conn)
         var failed: Error?
